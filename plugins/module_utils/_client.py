@@ -36,7 +36,7 @@ except ImportError:  # pragma: no cover - Python 2 is not supported, keeps pylin
     from urlparse import urlsplit, urlunsplit
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
-    ApiError, InputError, TransportError, TRANSIENT_STATUSES,
+    ApiError, InputError, TransportError,
 )
 
 COLLECTION_VERSION = "1.0.0"
@@ -128,6 +128,24 @@ def describe_text(text, limit=200):
     return repr(flat)
 
 
+def vendor_text(value):
+    """A vendor error field as text for a message: None when absent or empty, else a str.
+
+    Vendors sometimes send numbers, lists or objects where their docs say string; a parser
+    must never crash on that nor put a non-string in a message.
+    """
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        return str(value)
+    try:
+        return jsonlib.dumps(value, sort_keys=True)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 class Reply:
     """What the client hands back for a successful request."""
 
@@ -146,7 +164,7 @@ class ApiClient:
     def __init__(self, base, module_name, validate_certs=True, ca_path=None, client_cert=None,
                  client_key=None, timeout=30, retries=3, auth=None, headers=None, vendor="API",
                  parse_error=None, correlation_header=None, pool_size=10,
-                 clock=time.monotonic, sleep=time.sleep, rng=random.random):
+                 clock=time.monotonic, sleep=time.sleep, rng=random.random, correlation_label=None):
         self.base = base.rstrip("/")
         self._origin = urlsplit(self.base)[:2]
         self.timeout = timeout
@@ -154,6 +172,8 @@ class ApiClient:
         self.vendor = vendor
         self.parse_error = parse_error
         self.correlation_header = correlation_header
+        # How messages name the correlation id when it comes from the error body (e.g. "traceId").
+        self.correlation_label = correlation_label
         self.clock = clock
         self.sleep = sleep
         self.rng = rng
@@ -295,10 +315,11 @@ class ApiClient:
         body, parsed = _parse_json(text)
         correlation = resp.headers.get(self.correlation_header) if self.correlation_header else None
         if success:
-            if not expect_json or not text.strip():
-                return Reply(status, resp.headers, body if parsed else None, text)
             if parsed:
                 return Reply(status, resp.headers, body)
+            # An empty answer is normal for a DELETE or a 204, not for a read that returns data.
+            if not expect_json or (not text.strip() and (method != "GET" or status == 204)):
+                return Reply(status, resp.headers, None, text)
             err = ApiError("%s %s: HTTP %d but the body is not JSON: %s"
                            % (method, shown, status, describe_text(text)),
                            method=method, path=shown, status_code=status,
@@ -317,14 +338,15 @@ class ApiClient:
             correlation = correlation or body_correlation
         if message or code is not None:
             detail = "%s error%s: %s" % (self.vendor, " %s" % code if code is not None else "",
-                                          message or "(no message)")
+                                         message or "(no message)")
         elif body is not None:
             detail = "%s error body: %s" % (self.vendor, describe_text(jsonlib.dumps(body)))
         else:
             detail = "body: %s" % describe_text(text)
         msg = "%s, %s" % (head.rstrip(), detail)
         if correlation:
-            msg += " [%s %s]" % (self.correlation_header or "correlation id", correlation)
+            label = self.correlation_label or self.correlation_header or "correlation id"
+            msg += " [%s %s]" % (label, correlation)
         return ApiError(msg, method=method, path=shown, status_code=status,
                         error=body if body is not None else {"text": text[:2000]},
                         vendor_code=code, correlation_id=correlation,
@@ -346,7 +368,7 @@ def _parse_json(text):
 def _reason(exc):
     """The innermost readable reason of a requests/urllib3 exception."""
     seen = exc
-    for _ in range(5):
+    for _depth in range(5):
         inner = getattr(seen, "reason", None) or (seen.args[0] if getattr(seen, "args", None) else None)
         if isinstance(inner, BaseException):
             seen = inner
@@ -360,7 +382,7 @@ def _reason(exc):
 
 def _is_refused(exc):
     current = exc
-    for _ in range(6):
+    for _depth in range(6):
         if isinstance(current, ConnectionRefusedError):
             return True
         name = current.__class__.__name__
