@@ -20,7 +20,9 @@ except ImportError:  # pragma: no cover
 from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
     connection_spec, require_credentials, validate_connection,
 )
-from ansible_collections.hybridcloud.ops.plugins.module_utils._client import ApiClient, base_url
+from ansible_collections.hybridcloud.ops.plugins.module_utils._client import (
+    ApiClient, base_url, vendor_text,
+)
 
 API_ROOT = "/api/v1"
 VENDOR = "NSX"
@@ -49,13 +51,14 @@ def parse_error(body):
     """(code, message, correlation id) of an NSX ApiError body."""
     if not isinstance(body, dict):
         return None, None, None
-    code = body.get("error_code")
-    message = body.get("error_message")
-    related = body.get("related_errors") or []
-    extra = [r.get("error_message") for r in related if isinstance(r, dict) and r.get("error_message")]
+    message = vendor_text(body.get("error_message"))
+    related = body.get("related_errors")
+    extra = [vendor_text(r.get("error_message")) for r in related if isinstance(r, dict)] \
+        if isinstance(related, list) else []
+    extra = [text for text in extra if text]
     if extra:
         message = "%s (%s)" % (message or "", "; ".join(extra))
-    return (str(code) if code is not None else None), message, None
+    return vendor_text(body.get("error_code")), message, None
 
 
 @contextmanager

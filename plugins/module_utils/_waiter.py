@@ -18,7 +18,7 @@ __metaclass__ = type
 import heapq
 import random
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as futures_wait
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
@@ -136,7 +136,12 @@ def wait_all(polls, what, timeout, sleep_cap, result_key=None, max_workers=1, ma
     heapq.heapify(due)
     min_gap = 1.0 / max_rate if max_rate else 0.0
     next_slot = start
-    executor = _InlineExecutor() if max_workers <= 1 else ThreadPoolExecutor(max_workers=max_workers)
+    if max_workers <= 1:
+        executor = _InlineExecutor()
+    else:
+        # Imported here: a single wait (the common case) never pays for the thread pool.
+        from concurrent.futures import ThreadPoolExecutor
+        executor = ThreadPoolExecutor(max_workers=max_workers)
     running = {}
     try:
         while due or running:
@@ -145,7 +150,7 @@ def wait_all(polls, what, timeout, sleep_cap, result_key=None, max_workers=1, ma
             while due and due[0][0] <= now and len(running) < max(1, max_workers):
                 if next_slot > now:
                     break
-                _, i = heapq.heappop(due)
+                i = heapq.heappop(due)[1]
                 running[executor.submit(follows[i].poll)] = i
                 next_slot = max(next_slot, now) + min_gap
             pending = [f for f in running if f.done()]

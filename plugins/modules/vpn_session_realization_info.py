@@ -20,11 +20,11 @@ description:
     already waited, so the task returns moments after NSX is done.
   - Fails at once on an C(error)-type state, listing each transport node's failure message,
     and on NSX error 110199 (the IPsec VPN service of the session is disabled).
-  - Several sessions (O(session_ids)) are followed concurrently in one run over one connection
-    pool, within NSX's request-rate limits.
+  - Several sessions (O(session_ids), or O(sessions) with a request id each) are followed
+    concurrently in one run over one connection pool, within NSX's request-rate limits.
   - Never changes anything on NSX.
 author:
-  - hybridcloud.ops contributors
+  - hybridcloud.ops contributors (@hybridcloud)
 requirements:
   - requests
 extends_documentation_fragment:
@@ -49,7 +49,7 @@ options:
   session_id:
     description:
       - ID of the IPsec VPN session to follow.
-      - Exactly one of O(session_id) and O(session_ids) is required.
+      - Exactly one of O(session_id), O(session_ids) and O(sessions) is required.
     type: str
   session_ids:
     description:
@@ -58,6 +58,20 @@ options:
         per ID in the same order.
     type: list
     elements: str
+  sessions:
+    description:
+      - Several sessions to follow concurrently in one run, each with the request id of its own
+        change. Like O(session_ids) otherwise.
+    type: list
+    elements: dict
+    suboptions:
+      id:
+        description: ID of the IPsec VPN session.
+        type: str
+        required: true
+      request_id:
+        description: The C(x-nsx-requestid) of the change to follow for this session.
+        type: str
   request_id:
     description:
       - The C(x-nsx-requestid) response header of the configuration change to follow, passed to
@@ -188,13 +202,16 @@ request_id:
   type: str
   sample: e550100d-f722-40cc-9de6-cf84d3da3ccb
 sessions:
-  description: One entry per ID of O(session_ids), in the same order.
-  returned: when O(session_ids) is used (also on failure)
+  description: One entry per session of O(session_ids) or O(sessions), in the same order.
+  returned: when O(session_ids) or O(sessions) is used (also on failure)
   type: list
   elements: dict
   contains:
     session_id:
       description: The session ID.
+      type: str
+    request_id:
+      description: The request id followed for this session, if any.
       type: str
     realization:
       description: Its last realization state, as RV(realization).
@@ -267,9 +284,23 @@ def validate(params):
     check_identifier(params, "session_id", ID_FORM, "an NSX object ID such as a UUID")
     check_identifier(params, "session_ids", ID_FORM, "a list of NSX object IDs such as UUIDs")
     check_identifier(params, "request_id", ID_FORM, "the x-nsx-requestid of a change")
-    if params["session_ids"] is not None and not params["session_ids"]:
-        raise InputError("session_ids", "must list at least one session ID")
+    for option in ("session_ids", "sessions"):
+        if params[option] is not None and not params[option]:
+            raise InputError(option, "must list at least one session")
+    for index, item in enumerate(params["sessions"] or []):
+        for key, what in (("id", "an NSX object ID"), ("request_id", "the x-nsx-requestid of a change")):
+            option = "sessions[%d].%s" % (index, key)
+            check_identifier({option: item.get(key)}, option, ID_FORM, what)
     validate_wait(params)
+
+
+def requested_sessions(params):
+    """[(session id, request id or None)] in the order the user gave them."""
+    if params["sessions"]:
+        return [(item["id"], item.get("request_id")) for item in params["sessions"]]
+    if params["session_ids"]:
+        return [(sid, None) for sid in params["session_ids"]]
+    return [(params["session_id"], params["request_id"])]
 
 
 def session_poll(client, session_id, request_id, wait_for):
@@ -340,9 +371,10 @@ def outcome_fields(outcome, wait_for):
 def run(module, client):
     params = module.params
     wait_for = params["wait_for"]
-    ids = params["session_ids"] or [params["session_id"]]
+    targets = requested_sessions(params)
+    ids = [sid for sid, _ in targets]
     request_id = params["request_id"]
-    polls = [session_poll(client, sid, request_id, wait_for) for sid in ids]
+    polls = [session_poll(client, sid, rid, wait_for) for sid, rid in targets]
 
     if not params["wait"]:
         outcomes = [read_once(poll) for poll in polls]
@@ -363,8 +395,8 @@ def run(module, client):
         return result
 
     sessions, failures = [], []
-    for sid, outcome in zip(ids, outcomes):
-        entry = dict(session_id=sid, failed=isinstance(outcome, HybridCloudError))
+    for (sid, rid), outcome in zip(targets, outcomes):
+        entry = dict(session_id=sid, request_id=rid, failed=isinstance(outcome, HybridCloudError))
         entry.update(outcome_fields(outcome, wait_for))
         if entry["failed"]:
             entry["msg"] = outcome.msg
@@ -385,20 +417,25 @@ def main():
     argument_spec.update(
         session_id=dict(type="str"),
         session_ids=dict(type="list", elements="str"),
+        sessions=dict(type="list", elements="dict", options=dict(
+            id=dict(type="str", required=True),
+            request_id=dict(type="str"),
+        )),
         request_id=dict(type="str"),
         wait_for=dict(type="str", default="realized", choices=["realized", "in_effect", "deleted"]),
     )
     argument_spec.update(wait_spec(wait=True, wait_timeout=300))
     run_module(
         argument_spec, run, connect=connect, validate=validate,
-        mutually_exclusive=[("session_id", "session_ids"), ("session_ids", "request_id")],
-        required_one_of=[("session_id", "session_ids")],
+        mutually_exclusive=[("session_id", "session_ids", "sessions"), ("session_ids", "request_id"),
+                            ("sessions", "request_id")],
+        required_one_of=[("session_id", "session_ids", "sessions")],
     )
 
 
 def connect(module):
     """One pooled connection per concurrent poll when several sessions are followed."""
-    count = len(module.params["session_ids"] or [None])
+    count = len(requested_sessions(module.params))
     return nsxt.connect(module, pool_size=min(count, nsxt.MAX_CONCURRENT_REQUESTS))
 
 

@@ -20,13 +20,14 @@ PLATFORM_ENV_PREFIXES = ("ZSTACK_", "NSXT_", "VCDA_", "ONTAP_", "CUSTOMER_CONNEC
 class Simulator:
     """A simulator process of our own, and its control API."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, options=None):
         self.state_dir = state_dir
         self.log_file = open(os.path.join(state_dir, "simulator.out"), "w")
         env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "tests"))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "simulator", "--state-dir", state_dir],
-            env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+        cmd = [sys.executable, "-m", "simulator", "--state-dir", state_dir]
+        for key, value in sorted((options or {}).items()):
+            cmd += ["--option", "%s=%s" % (key, value)]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
         path = os.path.join(state_dir, "simulator.json")
         deadline = time.monotonic() + 30
         while not os.path.exists(path):
@@ -142,7 +143,8 @@ class Ansible:
         os.close(fd)
         env = self.env(env)
         env["TASK_RESULTS_FILE"] = results_path
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.work_dir)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.work_dir,
+                              check=False)
         with open(results_path) as handle:
             results = [json.loads(line) for line in handle if line.strip()]
         os.remove(results_path)

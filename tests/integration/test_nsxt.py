@@ -26,7 +26,8 @@ def state_requests(sim, since, session_id):
 
 # -- waiting -----------------------------------------------------------------------------
 def test_waits_through_pending_in_progress_and_unknown_until_in_sync(ansible, simulator, nsx):
-    made = new_session(simulator, realize_after=2.5)
+    # unknown lasts from 3.6 s to 4.5 s: longer than any pause at that point (<= 0.8 s)
+    made = new_session(simulator, realize_after=6, start_on_first_read=True)
     mark = simulator.mark()
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_id=made["session_id"],
                                       request_id=made["request_id"]))
@@ -35,6 +36,7 @@ def test_waits_through_pending_in_progress_and_unknown_until_in_sync(ansible, si
     assert result["changed"] is False
     assert result["in_sync"] is True and result["realization"]["state"] == "in_sync"
     assert result["history"][-1]["state"] == "in_sync"
+    assert [h["state"] for h in result["history"]][:1] == ["pending"]
     assert {"in_progress", "unknown"} <= {h["state"] for h in result["history"]}
     assert result["request_id"] == made["request_id"]
     sent = state_requests(simulator, mark, made["session_id"])
@@ -44,7 +46,8 @@ def test_waits_through_pending_in_progress_and_unknown_until_in_sync(ansible, si
 
 
 def test_in_effect_waits_past_in_sync_for_success(ansible, simulator, nsx):
-    made = new_session(simulator, realize_after=1, outcome="success", success_after=1.5)
+    made = new_session(simulator, realize_after=1, outcome="success", success_after=1.5,
+                       start_on_first_read=True)
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_id=made["session_id"],
                                       wait_for="in_effect"))
     assert run.rc == 0, run
@@ -80,13 +83,14 @@ def test_disabled_vpn_service_fails_with_nsx_message_code_and_hint(ansible, simu
 
 def test_deleted_waits_for_404_with_error_code_600(ansible, simulator, nsx):
     made = new_session(simulator, realize_after=0)
-    simulator.command("nsxt", "delete_session", session_id=made["session_id"], after=3)
+    simulator.command("nsxt", "delete_session", session_id=made["session_id"], after_reads=3)
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_id=made["session_id"],
                                       wait_for="deleted"))
     assert run.rc == 0, run
     assert run.last["deleted"] is True
     assert run.last["realization"]["error_code"] == 600
     assert [h["state"] for h in run.last["history"]] == ["in_sync", "deleted"]
+    assert run.last["polls"] == 4  # three reads of the live session, then the 404
 
 
 def test_a_deleted_session_is_a_clear_failure_when_waiting_for_realization(ansible, simulator, nsx):
@@ -98,7 +102,7 @@ def test_a_deleted_session_is_a_clear_failure_when_waiting_for_realization(ansib
 
 
 def test_timeout_names_the_condition_the_deadline_and_the_last_state(ansible, simulator, nsx):
-    made = new_session(simulator, realize_after=10)  # in_progress from 1.5 s to 6 s
+    made = new_session(simulator, realize_after=10, start_on_first_read=True)  # in_progress 1.5-6 s
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_id=made["session_id"],
                                       wait_timeout=3))
     assert run.rc != 0
@@ -111,7 +115,7 @@ def test_timeout_names_the_condition_the_deadline_and_the_last_state(ansible, si
 
 
 def test_wait_false_reads_once_and_reports_the_state_as_it_is(ansible, simulator, nsx):
-    made = new_session(simulator, realize_after=60)
+    made = new_session(simulator, realize_after=60, start_on_first_read=True)
     mark = simulator.mark()
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], wait=False))
     assert run.rc == 0, run
@@ -130,6 +134,21 @@ def test_many_sessions_are_followed_concurrently_in_one_run(ansible, simulator, 
     assert all(s["in_sync"] and not s["failed"] for s in result["sessions"])
     # Followed side by side: the whole wait ends soon after the slowest session.
     assert result["elapsed"] < 6
+
+
+def test_sessions_follow_each_change_by_its_own_request_id(ansible, simulator, nsx):
+    first = new_session(simulator, realize_after=1)
+    second = new_session(simulator, realize_after=1.5)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), sessions=[
+        {"id": first["session_id"], "request_id": first["request_id"]},
+        {"id": second["session_id"], "request_id": second["request_id"]}]))
+    assert run.rc == 0, run
+    assert [(s["session_id"], s["request_id"]) for s in run.last["sessions"]] == [
+        (first["session_id"], first["request_id"]), (second["session_id"], second["request_id"])]
+    for made in (first, second):
+        sent = state_requests(simulator, mark, made["session_id"])
+        assert sent and all(e["query"] == "request_id=" + made["request_id"] for e in sent)
 
 
 def test_many_sessions_fail_together_naming_each_failure(ansible, simulator, nsx):
@@ -238,8 +257,10 @@ def test_requests_ca_bundle_does_not_override_ca_path(ansible, simulator, nsx):
     ({"host": "https://nsx.example.com/api/v1"}, "host: must not include the API path /api/v1"),
     ({"host": "nsx.example.com:70000"}, "host: port must be a number from 1 to 65535"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: no readable file at /nonexistent/ca.pem"),
-    ({"session_ids": ["a"]}, "parameters are mutually exclusive: session_id|session_ids"),
-    ({"session_id": None}, "one of the following is required: session_id, session_ids"),
+    ({"session_ids": ["a"]}, "parameters are mutually exclusive: session_id|session_ids|sessions"),
+    ({"session_id": None, "sessions": [{"id": "ok-1"}, {"id": "bad id"}]}, "sessions[1].id: must be an NSX object ID"),
+    ({"session_id": None, "sessions": []}, "sessions: must list at least one session"),
+    ({"session_id": None}, "one of the following is required: session_id, session_ids, sessions"),
     ({"password": None}, "password: is required (or client_cert)"),
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, nsx, override, fragment):

@@ -16,6 +16,7 @@ requirements:
 
 import json
 import os
+import time
 
 from ansible.module_utils.common.json import AnsibleJSONEncoder
 from ansible.plugins.callback import CallbackBase
@@ -27,11 +28,20 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "task_results"
     CALLBACK_NEEDS_ENABLED = True
 
+    def __init__(self, *args, **kwargs):
+        super(CallbackModule, self).__init__(*args, **kwargs)
+        self._started = {}
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._started[task._uuid] = time.time()
+
     def _write(self, status, result):
         path = os.environ.get("TASK_RESULTS_FILE")
         if not path:
             return
+        # start/end: wall-clock times at which the controller started the task and got this result
         row = {"task": result.task_name, "host": result._host.get_name(), "status": status,
+               "start": self._started.get(result._task._uuid), "end": time.time(),
                "result": result._result}
         with open(path, "a") as handle:
             handle.write(json.dumps(row, cls=AnsibleJSONEncoder) + "\n")

@@ -38,6 +38,8 @@ class Change:
         self.success_after = float(success_after)
 
     def phase(self, now):
+        if self.started is None:  # the clock starts at the first read (tests that must see every state)
+            self.started = now
         t = now - self.started
         total = self.realize_after
         if t >= total:
@@ -82,7 +84,8 @@ class NsxtManager(Appliance):
         }
 
     def _new_session(self, display_name, realize_after=2.0, outcome="in_sync", unknown_phase=True,
-                     service_enabled=True, nodes=2, session_id=None, success_after=1.0, started=None):
+                     service_enabled=True, nodes=2, session_id=None, success_after=1.0, started=None,
+                     start_on_first_read=False):
         service_id = self.new_id()
         self.services[service_id] = {
             "resource_type": "IPSecVPNService", "id": service_id, "display_name": "vpn-%s" % display_name,
@@ -99,17 +102,20 @@ class NsxtManager(Appliance):
                 "_create_time": int(time.time() * 1000), "_create_user": self.username,
                 "_revision": 0, "_system_owned": False,
             },
-            "nodes": [self.new_id() for _ in range(max(1, int(nodes)))],
+            "nodes": [self.new_id() for _node in range(max(1, int(nodes)))],
             "changes": [],
             "deleted_at": None,
         }
-        self._change(sid, realize_after, outcome, unknown_phase, success_after, started)
+        self._change(sid, realize_after, outcome, unknown_phase, success_after, started, start_on_first_read)
         return sid
 
     def _change(self, sid, realize_after, outcome="in_sync", unknown_phase=True, success_after=1.0,
-                started=None):
-        change = Change(self.new_id(), self.now() if started is None else started, realize_after,
-                        outcome, unknown_phase, success_after)
+                started=None, start_on_first_read=False):
+        if start_on_first_read:
+            started = None
+        elif started is None:
+            started = self.now()
+        change = Change(self.new_id(), started, realize_after, outcome, unknown_phase, success_after)
         self.sessions[sid]["changes"].append(change)
         return change
 
@@ -152,7 +158,7 @@ class NsxtManager(Appliance):
         header = req.headers.get("Authorization") or ""
         if header.startswith("Basic "):
             try:
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                user, _colon, password = base64.b64decode(header[6:]).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 user = password = ""
             if hmac.compare_digest(user, self.username) and hmac.compare_digest(password, self.password):
@@ -255,6 +261,10 @@ class NsxtManager(Appliance):
                 "httpStatus": "BAD_REQUEST", "error_code": 110199, "module_name": "VPN",
                 "error_message": "VPN service %s associated with the session %s is disabled. Can not get "
                                  "the realization status." % (service["id"], sid)})
+        if session.get("delete_after_reads"):
+            session["delete_after_reads"] -= 1
+            if session["delete_after_reads"] == 0:
+                session["deleted_at"] = self.now()
         wanted = req.query.get("request_id")
         changes = session["changes"]
         change = next((c for c in changes if c.request_id == wanted), changes[-1])
@@ -272,10 +282,12 @@ class NsxtManager(Appliance):
     @command
     def create_session(self, realize_after=2.0, outcome="in_sync", unknown_phase=True,
                        service_enabled=True, nodes=2, display_name=None, session_id=None,
-                       success_after=1.0):
-        """A new session whose first change realizes ``realize_after`` seconds from now."""
+                       success_after=1.0, start_on_first_read=False):
+        """A new session whose first change realizes ``realize_after`` seconds from now (or from
+        the first state read, with ``start_on_first_read``)."""
         sid = self._new_session(display_name or "sim-session", realize_after, outcome, unknown_phase,
-                                service_enabled, nodes, session_id, success_after)
+                                service_enabled, nodes, session_id, success_after,
+                                start_on_first_read=start_on_first_read)
         session = self.sessions[sid]
         return {"session_id": sid, "request_id": session["changes"][-1].request_id,
                 "vpn_service_id": session["resource"]["vpn_service_id"]}
@@ -284,7 +296,7 @@ class NsxtManager(Appliance):
     def create_sessions(self, count, realize_min=1.0, realize_max=10.0, outcome="in_sync"):
         """Many sessions realizing at seeded random times within [realize_min, realize_max]."""
         made = []
-        for _ in range(int(count)):
+        for _session in range(int(count)):
             after = self.rng.uniform(float(realize_min), float(realize_max))
             sid = self._new_session("fleet-session", after, outcome, False)
             made.append({"session_id": sid, "realize_after": round(after, 3)})
@@ -292,14 +304,18 @@ class NsxtManager(Appliance):
 
     @command
     def change_session(self, session_id, realize_after=2.0, outcome="in_sync", unknown_phase=True,
-                       success_after=1.0):
-        change = self._change(session_id, realize_after, outcome, unknown_phase, success_after)
+                       success_after=1.0, start_on_first_read=False):
+        change = self._change(session_id, realize_after, outcome, unknown_phase, success_after,
+                              start_on_first_read=start_on_first_read)
         return {"session_id": session_id, "request_id": change.request_id}
 
     @command
-    def delete_session(self, session_id, after=0.0):
-        """Delete the session ``after`` seconds from now."""
-        self.sessions[session_id]["deleted_at"] = self.now() + float(after)
+    def delete_session(self, session_id, after=0.0, after_reads=None):
+        """Delete the session ``after`` seconds from now, or once its state was read ``after_reads`` times."""
+        if after_reads:
+            self.sessions[session_id]["delete_after_reads"] = int(after_reads)
+        else:
+            self.sessions[session_id]["deleted_at"] = self.now() + float(after)
         return {"session_id": session_id}
 
     @command
@@ -312,6 +328,8 @@ class NsxtManager(Appliance):
     def realized_at(self, session_id):
         """Wall-clock time (epoch) at which the latest change of a session is/was realized."""
         change = self.sessions[session_id]["changes"][-1]
+        if change.started is None:
+            return {"realized_at": None}  # its clock has not started: nobody read it yet
         return {"realized_at": time.time() + (change.started + change.realize_after - self.now())}
 
     def describe(self):

@@ -77,7 +77,7 @@ def test_base_url_rejects_bad_hosts_naming_the_option(host, fragment):
 
 
 def test_url_joins_paths_and_keeps_absolute_links_on_the_same_origin():
-    client, _ = make_client()
+    client = make_client()[0]
     assert client.url("/api/v1/x") == BASE + "/api/v1/x"
     assert client.url(BASE + "/api/next?a=1") == BASE + "/api/next?a=1"
     with pytest.raises(ApiError, match="leaves https://nsx.example.com"):
@@ -86,7 +86,7 @@ def test_url_joins_paths_and_keeps_absolute_links_on_the_same_origin():
 
 # -- headers and TLS --------------------------------------------------------------------
 def test_user_agent_names_collection_version_and_module():
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("GET", "/api/v1/x", body={}))
     client.get("/api/v1/x")
     ua = script.sent[0][3].headers["User-Agent"]
@@ -109,7 +109,7 @@ def test_collection_version_matches_galaxy_yml():
 def test_verify_is_passed_on_every_request(options, verify, monkeypatch):
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-    client, _ = make_client(**options)
+    client = make_client(**options)[0]
     script = install(client, Step("GET", "/a", body={}), Step("GET", "/b", body={}))
     client.get("/a")
     client.get("/b")
@@ -118,14 +118,14 @@ def test_verify_is_passed_on_every_request(options, verify, monkeypatch):
 
 def test_requests_ca_bundle_does_not_override_ca_path(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/tmp/some-other-bundle.pem")
-    client, _ = make_client(ca_path="/etc/pki/private-ca.pem")
+    client = make_client(ca_path="/etc/pki/private-ca.pem")[0]
     script = install(client, Step("GET", "/a", body={}))
     client.get("/a")
     assert script.sent[0][2]["verify"] == "/etc/pki/private-ca.pem"
 
 
 def test_client_certificate_and_timeout_are_sent():
-    client, _ = make_client(client_cert="/c.pem", client_key="/k.pem", timeout=12)
+    client = make_client(client_cert="/c.pem", client_key="/k.pem", timeout=12)[0]
     script = install(client, Step("GET", "/a", body={}))
     client.get("/a")
     assert script.sent[0][2]["cert"] == ("/c.pem", "/k.pem")
@@ -163,7 +163,7 @@ def test_get_is_retried_on_503_with_growing_jittered_pauses():
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_transient_statuses_are_retried(status):
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("GET", "/a", status), Step("GET", "/a", body={}))
     client.get("/a")
     script.assert_done()
@@ -221,7 +221,7 @@ def test_zero_retries_means_one_attempt():
 
 
 def test_connection_reset_of_a_get_is_retried():
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("GET", "/a", raises=requests.exceptions.ConnectionError("Connection reset by peer")),
                      Step("GET", "/a", body={}))
     client.get("/a")
@@ -229,7 +229,7 @@ def test_connection_reset_of_a_get_is_retried():
 
 
 def test_read_timeout_of_a_get_is_retried():
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("GET", "/a", raises=requests.exceptions.ReadTimeout("read timed out")),
                      Step("GET", "/a", body={}))
     client.get("/a")
@@ -243,7 +243,7 @@ def test_read_timeout_of_a_get_is_retried():
     Step("POST", "/sites", raises=requests.exceptions.ReadTimeout("read timed out")),
 ])
 def test_post_that_may_have_reached_the_server_is_never_resent(failure):
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, failure)
     with pytest.raises((ApiError, TransportError)):
         client.post("/sites", json={"apiUrl": "https://peer"})
@@ -251,7 +251,7 @@ def test_post_that_may_have_reached_the_server_is_never_resent(failure):
 
 
 def test_post_is_resent_when_the_connection_was_refused():
-    client, _ = make_client()
+    client = make_client()[0]
     refused = requests.exceptions.ConnectionError(ConnectionRefusedError(111, "Connection refused"))
     script = install(client, Step("POST", "/sites", raises=refused), Step("POST", "/sites", body={"id": "t1"}))
     assert client.post("/sites", json={}).body == {"id": "t1"}
@@ -259,7 +259,7 @@ def test_post_is_resent_when_the_connection_was_refused():
 
 
 def test_a_put_can_be_declared_not_idempotent():
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("PUT", "/actions", 503))
     with pytest.raises(ApiError):
         client.put("/actions", json={}, idempotent=False)
@@ -267,7 +267,7 @@ def test_a_put_can_be_declared_not_idempotent():
 
 
 def test_renew_login_is_asked_once_and_the_request_repeated():
-    client, _ = make_client()
+    client = make_client()[0]
     asked = []
     client.renew_login = lambda exc: asked.append(exc.status_code) or True
     script = install(client, Step("GET", "/a", 401), Step("GET", "/a", 401))
@@ -278,7 +278,7 @@ def test_renew_login_is_asked_once_and_the_request_repeated():
 
 # -- error messages --------------------------------------------------------------------
 def test_vendor_error_names_method_path_status_code_message_and_correlation_id():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("GET", "/api/v1/s/state?request_id=r", 400,
                          body={"error_code": 110199, "error_message": "VPN service is disabled."},
                          headers={"x-nsx-requestid": "req-123"}))
@@ -295,7 +295,7 @@ def test_vendor_error_names_method_path_status_code_message_and_correlation_id()
 
 
 def test_html_error_page_gives_status_and_readable_start_of_text():
-    client, _ = make_client(retries=0)
+    client = make_client(retries=0)[0]
     page = "<html><head><title>502 Bad Gateway</title><style>p{}</style></head><body><h1>Bad Gateway</h1></body></html>"
     install(client, Step("GET", "/a", 502, text=page))
     with pytest.raises(ApiError) as caught:
@@ -305,41 +305,49 @@ def test_html_error_page_gives_status_and_readable_start_of_text():
 
 
 def test_empty_error_body_is_said_to_be_empty():
-    client, _ = make_client(retries=0)
+    client = make_client(retries=0)[0]
     install(client, Step("GET", "/a", 500))
     with pytest.raises(ApiError, match=r"HTTP 500 Internal Server Error, body: \(empty body\)"):
         client.get("/a")
 
 
 def test_success_with_invalid_json_is_an_error_and_retried_for_reads():
-    client, _ = make_client()
+    client = make_client()[0]
     script = install(client, Step("GET", "/a", 200, text='{"state": "in_pro'), Step("GET", "/a", body={"state": "x"}))
     assert client.get("/a").body == {"state": "x"}
     script.assert_done()
 
 
 def test_success_with_invalid_json_after_retries_names_the_problem():
-    client, _ = make_client(retries=0)
+    client = make_client(retries=0)[0]
     install(client, Step("GET", "/a", 200, text="<html>maintenance</html>"))
     with pytest.raises(ApiError, match=r"HTTP 200 but the body is not JSON: 'maintenance'"):
         client.get("/a")
 
 
+def test_a_read_answered_with_an_empty_body_is_retried_then_named():
+    client = make_client(retries=1)[0]
+    script = install(client, Step("GET", "/a", 200), Step("GET", "/a", 200))
+    with pytest.raises(ApiError, match=r"GET /a: HTTP 200 but the body is not JSON: \(empty body\)"):
+        client.get("/a")
+    assert len(script.sent) == 2
+
+
 def test_success_with_empty_body_gives_none():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("DELETE", "/a", 200))
     assert client.delete("/a").body is None
 
 
 def test_json_error_body_the_parser_does_not_know_is_shown():
-    client, _ = make_client(retries=0)
+    client = make_client(retries=0)[0]
     install(client, Step("GET", "/a", 500, body=["unexpected", "list"]))
     with pytest.raises(ApiError, match=r'NSX error body: \'\["unexpected", "list"\]\''):
         client.get("/a")
 
 
 def test_connection_error_names_method_path_and_appliance():
-    client, _ = make_client(retries=0)
+    client = make_client(retries=0)[0]
     install(client, Step("GET", "/a", raises=requests.exceptions.ConnectionError("Name or service not known")))
     with pytest.raises(TransportError) as caught:
         client.get("/a")
