@@ -329,8 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
         reply = appliance.handle(req)
         headers = appliance.response_headers(req)
         headers.update(reply.headers)
-        self._send(reply.status, reply.encode(), reply.content_type, headers)
-        sim.record(appliance.name, req, reply.status, started, fault.kind if fault else None)
+        try:
+            self._send(reply.status, reply.encode(), reply.content_type, headers)
+        finally:  # handled is handled, even if the client has gone away meanwhile
+            sim.record(appliance.name, req, reply.status, started, fault.kind if fault else None)
 
     def _fault(self, fault, req, started):
         sim, appliance = self.server.sim, self.server.appliance
@@ -350,8 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "timeout":
             time.sleep(fault.seconds or 5)
             reply = appliance.handle(req)
-            self._send(reply.status, reply.encode(), reply.content_type, reply.headers)
-            sim.record(appliance.name, req, reply.status, started, kind)
+            try:
+                self._send(reply.status, reply.encode(), reply.content_type, reply.headers)
+            finally:  # the client has usually given up by now: the request still counts
+                sim.record(appliance.name, req, reply.status, started, kind)
             return
         headers = {}
         if kind == "status":

@@ -1,0 +1,253 @@
+"""replication_site_pair's decisions, request by request: idempotence, thumbprints, check mode,
+and a POST or DELETE that is never sent twice."""
+
+import base64
+import functools
+import json
+
+import pytest
+import requests
+
+from ansible_collections.hybridcloud.ops.plugins.module_utils import _vcda as vcda
+from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
+    ApiError, HybridCloudError, InputError, WaitFailed,
+)
+from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
+from ansible_collections.hybridcloud.ops.plugins.modules import replication_site_pair as module_file
+
+from ..module_utils.scripted import FakeClock, Step, install
+
+PEER = "https://vcda-b.example.com:443"
+THUMB_B = "SHA-256:" + ":".join(["B0"] * 32)
+THUMB_OTHER = "SHA-256:" + ":".join(["0E"] * 32)
+LOCAL = {"id": "a-id", "site": "site-a", "apiUrl": "https://vcda-a.example.com:443/",
+         "apiPublicUrl": "https://vcda-a.example.com:443/", "isLocal": True}
+PAIRED_B = {"id": "b-id", "site": "site-b", "apiUrl": "https://vcda-b.example.com/",
+            "apiPublicUrl": "https://vcda-b.example.com:443/", "apiThumbprint": THUMB_B,
+            "isLocal": False, "description": "DR site",
+            "state": {"incomingCommError": {"code": "X", "msg": "y", "stacktrace": "com.vmware.Z"}}}
+
+
+class FakeModule:
+    def __init__(self, check_mode=False, diff=False, **params):
+        self.params = dict(host="vcda-a.example.com", peer_api_url=PEER, peer_api_thumbprint=THUMB_B,
+                           description=None, site=None, state="present", wait=True,
+                           wait_timeout=600, wait_sleep=10)
+        self.params.update(params)
+        self.check_mode = check_mode
+        self._diff = diff
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Every wait of the module runs on a fake clock."""
+    fake = FakeClock()
+    timed = functools.partial(wait_until, clock=fake, sleep=fake.sleep, rng=lambda: 0.5)
+    monkeypatch.setattr(module_file, "wait_until", timed)
+    monkeypatch.setattr(vcda, "wait_until", timed)
+    return fake
+
+
+def client_with(clock, *steps):
+    client = vcda.VcdaClient("https://vcda-a.example.com", "replication_site_pair", clock=clock,
+                             sleep=clock.sleep, rng=lambda: 0.5, vendor="vCDA",
+                             parse_error=vcda.parse_error)
+    return client, install(client, *steps)
+
+
+def sites(*records):
+    return Step("GET", "/sites", body=[LOCAL] + list(records))
+
+
+def task(state, **extra):
+    return dict({"id": "t-1", "state": state, "progress": 100 if state == "SUCCEEDED" else 5}, **extra)
+
+
+def requests_of(script):
+    return [(call[0], call[3].path_url) for call in script.sent]
+
+
+# -- present ----------------------------------------------------------------------------------
+def test_pairs_when_the_peer_is_not_listed_and_follows_the_task(clock):
+    client, script = client_with(clock, sites(), Step("POST", "/sites", 202, body=task("RUNNING")),
+                                 Step("GET", "/tasks/t-1", body=task("SUCCEEDED", result=PAIRED_B)))
+    result = module_file.run(FakeModule(description="DR site"), client)
+    script.assert_done()
+    assert json.loads(script.sent[1][3].body) == {"apiUrl": PEER, "apiThumbprint": THUMB_B,
+                                                  "description": "DR site"}
+    assert result["changed"] is True and result["task"]["state"] == "SUCCEEDED"
+    assert result["site"]["site"] == "site-b" and "stacktrace" not in str(result["site"])
+    assert result["peer_api_thumbprint"] == THUMB_B and result["polls"] == 1
+
+
+def test_any_2xx_with_a_task_body_is_accepted(clock):
+    done = task("SUCCEEDED", result=PAIRED_B)
+    client, script = client_with(clock, sites(), Step("POST", "/sites", 200, body=done))
+    result = module_file.run(FakeModule(), client)
+    script.assert_done()
+    assert result["changed"] is True and result["site"]["id"] == "b-id"
+
+
+def test_already_paired_with_the_same_thumbprint_sends_no_post(clock):
+    client, script = client_with(clock, sites(PAIRED_B))
+    result = module_file.run(FakeModule(peer_api_thumbprint=THUMB_B.lower(), peer_api_url="HTTPS://vcda-b.EXAMPLE.com/"),
+                             client)
+    assert requests_of(script) == [("GET", "/sites")]
+    assert result["changed"] is False and result["site"]["id"] == "b-id" and result["task"] is None
+
+
+def test_already_paired_with_another_thumbprint_fails_naming_both_and_changes_nothing(clock):
+    client, script = client_with(clock, sites(PAIRED_B))
+    with pytest.raises(HybridCloudError) as caught:
+        module_file.run(FakeModule(peer_api_thumbprint=THUMB_OTHER), client)
+    assert requests_of(script) == [("GET", "/sites")]
+    assert THUMB_B in caught.value.msg and THUMB_OTHER in caught.value.msg
+    assert caught.value.msg.startswith("%s is already paired with thumbprint %s, but the thumbprint "
+                                       "wanted is %s. Nothing was changed." % (PEER, THUMB_B, THUMB_OTHER))
+
+
+def test_without_a_thumbprint_the_peer_certificate_is_read_through_the_local_appliance(clock):
+    der = b"the certificate of B"
+    client, script = client_with(
+        clock, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fvcda-b.example.com%3A443",
+                    body={"encoded": base64.b64encode(der).decode()}),
+        sites(), Step("POST", "/sites", 202, body=task("SUCCEEDED", result=PAIRED_B)))
+    module = FakeModule(peer_api_thumbprint=None)
+    result = module_file.run(module, client)
+    script.assert_done()
+    assert result["peer_api_thumbprint"] == vcda.thumbprint_of(der)
+    assert len(module.warnings) == 1 and "pin it with peer_api_thumbprint" in module.warnings[0]
+
+
+def test_check_mode_predicts_the_pairing_and_sends_no_post(clock):
+    client, script = client_with(clock, sites())
+    result = module_file.run(FakeModule(check_mode=True, diff=True, site="site-b"), client)
+    assert requests_of(script) == [("GET", "/sites")]
+    assert result["changed"] is True and result["task"] is None
+    assert result["diff"] == {"before": {}, "after": {"apiUrl": PEER, "apiThumbprint": THUMB_B,
+                                                      "site": "site-b"}}
+
+
+def test_pairing_with_the_appliance_itself_is_refused(clock):
+    client, script = client_with(clock, sites())
+    with pytest.raises(InputError, match="peer_api_url: https://vcda-a.example.com is the API URL of "
+                                         "this appliance"):
+        module_file.run(FakeModule(peer_api_url="https://vcda-a.example.com"), client)
+    assert requests_of(script) == [("GET", "/sites")]
+
+
+def test_a_failed_pairing_task_fails_with_its_code_and_the_thumbprint_tried(clock):
+    error = {"code": "CertificateThumbprintMismatch", "msg": "No match.", "stacktrace": "com.vmware.X"}
+    client, _ = client_with(clock, sites(), Step("POST", "/sites", 202, body=task("RUNNING")),
+                            Step("GET", "/tasks/t-1", body=task("FAILED", error=error)))
+    with pytest.raises(WaitFailed) as caught:
+        module_file.run(FakeModule(), client)
+    kwargs = caught.value.to_fail_kwargs()
+    assert "vCDA error CertificateThumbprintMismatch: No match." in kwargs["msg"]
+    assert kwargs["peer_api_thumbprint"] == THUMB_B and "com.vmware" not in str(kwargs)
+
+
+def test_wait_false_returns_the_running_task(clock):
+    client, script = client_with(clock, sites(), Step("POST", "/sites", 202, body=task("RUNNING")))
+    result = module_file.run(FakeModule(wait=False), client)
+    script.assert_done()
+    assert result["changed"] is True and result["task"]["state"] == "RUNNING" and result["polls"] == 0
+
+
+# -- a POST that must never be sent twice ---------------------------------------------------------
+@pytest.mark.parametrize("failure", [
+    Step("POST", "/sites", 503, body={"code": "ServiceUnavailable", "msg": "busy"}),
+    Step("POST", "/sites", 429, body={"code": "TooManyRequests", "msg": "slow down"}),
+])
+def test_a_declined_post_is_not_resent_and_the_pairings_are_read_once(clock, failure):
+    client, script = client_with(clock, sites(), failure, sites())
+    with pytest.raises(HybridCloudError) as caught:
+        module_file.run(FakeModule(), client)
+    assert requests_of(script) == [("GET", "/sites"), ("POST", "/sites"), ("GET", "/sites")]
+    assert "The request was not sent again" in caught.value.msg
+    assert "GET /sites does not show the pairing with %s." % PEER in caught.value.msg
+    assert caught.value.to_fail_kwargs()["status_code"] == failure.status
+
+
+@pytest.mark.parametrize("raises", [
+    requests.exceptions.ConnectionError("Connection reset by peer"),
+    requests.exceptions.ReadTimeout("read timed out"),
+])
+def test_a_post_without_answer_is_not_resent_and_found_by_reading_the_pairings(clock, raises):
+    client, script = client_with(clock, sites(), Step("POST", "/sites", raises=raises), sites(),
+                                 sites(PAIRED_B))
+    module = FakeModule()
+    result = module_file.run(module, client)
+    assert requests_of(script) == [("GET", "/sites"), ("POST", "/sites"), ("GET", "/sites"),
+                                   ("GET", "/sites")]
+    assert result["changed"] is True and result["site"]["id"] == "b-id" and result["task"] is None
+    assert "The request was not sent again: GET /sites shows the pairing" in module.warnings[0]
+
+
+def test_a_post_without_answer_and_no_pairing_fails_after_the_recheck_window(clock):
+    client, script = client_with(clock, sites(), Step("POST", "/sites", 502, text="<html>bad gateway</html>"),
+                                 *[sites()] * 40)
+    with pytest.raises(HybridCloudError) as caught:
+        module_file.run(FakeModule(), client)
+    posts = [r for r in requests_of(script) if r[0] == "POST"]
+    assert posts == [("POST", "/sites")]
+    assert "does not show the pairing with %s after 30 s" % PEER in caught.value.msg
+    assert "Re-run the task" in caught.value.msg
+
+
+def test_a_post_refused_by_vcda_is_reported_as_it_is(clock):
+    client, script = client_with(clock, sites(), Step("POST", "/sites", 400, body={
+        "code": "BadRequest", "msg": "apiThumbprint is invalid.", "stacktrace": "com.vmware.X"}))
+    with pytest.raises(ApiError) as caught:
+        module_file.run(FakeModule(), client)
+    script.assert_done()  # no re-read, no re-send
+    assert caught.value.msg == "POST /sites: HTTP 400 Bad Request, vCDA error BadRequest: apiThumbprint is invalid."
+
+
+# -- absent ---------------------------------------------------------------------------------------
+def test_unpairs_by_site_id_and_waits_for_the_task(clock):
+    client, script = client_with(clock, sites(PAIRED_B), Step("DELETE", "/sites/b-id", 202, body=task("RUNNING")),
+                                 Step("GET", "/tasks/t-1", body=task("SUCCEEDED")))
+    result = module_file.run(FakeModule(state="absent", peer_api_thumbprint=None, diff=True), client)
+    script.assert_done()
+    assert result["changed"] is True and result["task"]["state"] == "SUCCEEDED"
+    assert result["diff"]["after"] == {} and result["diff"]["before"]["apiThumbprint"] == THUMB_B
+
+
+def test_absent_when_not_paired_changes_nothing(clock):
+    client, script = client_with(clock, sites())
+    result = module_file.run(FakeModule(state="absent"), client)
+    assert requests_of(script) == [("GET", "/sites")] and result["changed"] is False
+
+
+def test_absent_in_check_mode_sends_no_delete(clock):
+    client, script = client_with(clock, sites(PAIRED_B))
+    result = module_file.run(FakeModule(state="absent", check_mode=True), client)
+    assert requests_of(script) == [("GET", "/sites")] and result["changed"] is True
+
+
+def test_a_delete_without_answer_is_not_resent(clock):
+    client, script = client_with(clock, sites(PAIRED_B),
+                                 Step("DELETE", "/sites/b-id", raises=requests.exceptions.ConnectionError("reset")),
+                                 sites())
+    result = module_file.run(FakeModule(state="absent"), client)
+    assert [r for r in requests_of(script) if r[0] == "DELETE"] == [("DELETE", "/sites/b-id")]
+    assert result["changed"] is True
+
+
+# -- input ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("override, fragment", [
+    ({"peer_api_thumbprint": "AA:BB"}, "peer_api_thumbprint: must be a SHA-256 thumbprint"),
+    ({"peer_api_url": "vcda-b.example.com"}, "peer_api_url: must be an https:// URL"),
+    ({"site": " "}, "site: must be the peer's site name"),
+    ({"wait_timeout": 0}, "wait_timeout: must be from 1 to 86400, got 0"),
+])
+def test_bad_input_is_refused_naming_the_option(override, fragment):
+    params = FakeModule(**override).params
+    with pytest.raises(InputError) as caught:
+        module_file.validate(params)
+    assert fragment in caught.value.msg
