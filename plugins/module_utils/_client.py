@@ -181,6 +181,9 @@ class ApiClient:
         self.deadline = None
         # Optional hook: callable(ApiError) -> True when it renewed an expired login.
         self.renew_login = None
+        # Optional hook: callable(ApiError) that adjusts an error in the platform's terms (for
+        # instance whether a 503 carrying a vendor error body is worth retrying).
+        self.refine_error = None
         self.verify = ca_path if ca_path else bool(validate_certs)
         self.cert = (client_cert, client_key) if client_cert else None
         self.requests_sent = 0
@@ -347,10 +350,13 @@ class ApiClient:
         if correlation:
             label = self.correlation_label or self.correlation_header or "correlation id"
             msg += " [%s %s]" % (label, correlation)
-        return ApiError(msg, method=method, path=shown, status_code=status,
-                        error=body if body is not None else {"text": text[:2000]},
-                        vendor_code=code, correlation_id=correlation,
-                        retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+        err = ApiError(msg, method=method, path=shown, status_code=status,
+                       error=body if body is not None else {"text": text[:2000]},
+                       vendor_code=code, correlation_id=correlation,
+                       retry_after=parse_retry_after(resp.headers.get("Retry-After")))
+        if self.refine_error is not None:
+            self.refine_error(err)
+        return err
 
     def close(self):
         self.session.close()
