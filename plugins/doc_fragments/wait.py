@@ -6,16 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-
-class ModuleDocFragment(object):
-    # Options of every module that waits for something.
-    DOCUMENTATION = r'''
-options:
-  wait:
-    description:
-      - Wait until the operation or condition is complete. With V(false), read once and return.
-    type: bool
-    default: true
+# The deadline and pause options, shared by both fragments below.
+_TIMING_OPTIONS = r'''
   wait_timeout:
     description:
       - Overall deadline of the wait in seconds, wall clock, including the time of the requests.
@@ -31,8 +23,29 @@ options:
         long one costs few requests. A server's C(Retry-After) is honoured.
     type: int
     default: 10
+'''
+
+_NOTES = r'''
 notes:
-  - Results carry C(elapsed) (seconds), C(polls) (status requests made) and C(history), the
-    changes of state seen with the seconds since the start of the wait.
+  - When waiting, results carry C(elapsed) (seconds), C(polls) (status requests made) and
+    C(history), the changes of state seen with the seconds since the start of the wait.
   - Works under C(async) and C(poll).
 '''
+
+
+class ModuleDocFragment(object):
+    # Options of every module that waits for something (hybridcloud.ops.wait).
+    DOCUMENTATION = r'''
+options:
+  wait:
+    description:
+      - Wait until the operation or condition is complete. With V(false), read once and return.
+    type: bool
+    default: true
+''' + _TIMING_OPTIONS + _NOTES
+
+    # The deadline and pause options alone, for a module whose wait is switched on by an
+    # option of its own instead of O(wait) (hybridcloud.ops.wait.timing).
+    TIMING = r'''
+options:
+''' + _TIMING_OPTIONS + _NOTES
