@@ -273,8 +273,8 @@ summary:
     disconnected: 102
     by_reason: {vscan_disabled: 50, remote_closed: 9, inactive_connection: 7}
     by_svm:
-      svm000: {connected: 25, disconnected: 0}
-      svm007: {connected: 20, disconnected: 5}
+      svm000: {connected: 25, disconnected: 0, reasons: {}}
+      svm007: {connected: 20, disconnected: 5, reasons: {remote_closed: 3, inactive_connection: 2}}
   contains:
     connected:
       description: Servers in state C(connected).
@@ -286,7 +286,9 @@ summary:
       description: Disconnected servers per C(disconnected_reason) (C(unknown) when ONTAP gives none).
       type: dict
     by_svm:
-      description: Per SVM name, its C(connected) and C(disconnected) servers.
+      description:
+        - Per SVM name, its C(connected) and C(disconnected) servers, and its disconnected
+          servers per reason (C(reasons)).
       type: dict
 pages:
   description: Collection requests made (of the last read, when waiting).
@@ -408,7 +410,7 @@ class Summary:
         svm = (record.get("svm") or {}).get("name") or "(no svm)"
         counts = self.by_svm.get(svm)
         if counts is None:
-            counts = self.by_svm[svm] = {"connected": 0, "disconnected": 0}
+            counts = self.by_svm[svm] = {"connected": 0, "disconnected": 0, "reasons": {}}
         counts[state] += 1
         if state == "connected":
             self.connected += 1
@@ -416,6 +418,7 @@ class Summary:
         self.disconnected += 1
         reason = record.get("disconnected_reason") or "unknown"
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1
+        counts["reasons"][reason] = counts["reasons"].get(reason, 0) + 1
         if len(self.first_disconnected) < DISCONNECTED_LISTED:
             self.first_disconnected.append(record)
 

@@ -202,7 +202,7 @@ def test_waits_until_disconnected_servers_reconnect(ansible, simulator, ontap):
     assert run.rc == 0, run
     result = run.task("Wait until every server of the SVM is connected")
     assert result["changed"] is False
-    assert result["summary"]["by_svm"] == {svm: {"connected": 25, "disconnected": 0}}
+    assert result["summary"]["by_svm"] == {svm: {"connected": 25, "disconnected": 0, "reasons": {}}}
     states = [h["state"] for h in result["history"]]
     assert states[0] == "connected=19 disconnected=6" and states[-1] == "connected=25 disconnected=0"
     assert 1.9 <= result["elapsed"] <= 8  # reconnected 2 s after the first read

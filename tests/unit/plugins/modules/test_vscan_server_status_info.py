@@ -139,7 +139,8 @@ def test_summary_is_built_over_every_page(clock):
     assert [s["ip"] for s in result["servers"]] == ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]
     assert result["summary"] == {
         "connected": 2, "disconnected": 2, "by_reason": {"remote_closed": 1, "unknown": 1},
-        "by_svm": {"svm1": {"connected": 1, "disconnected": 1}, "svm2": {"connected": 1, "disconnected": 1}}}
+        "by_svm": {"svm1": {"connected": 1, "disconnected": 1, "reasons": {"remote_closed": 1}},
+                   "svm2": {"connected": 1, "disconnected": 1, "reasons": {"unknown": 1}}}}
     assert "elapsed" not in result and "polls" not in result and "history" not in result
 
 
