@@ -67,8 +67,8 @@ class Bench:
     def startup(self, sim=None):
         """Wall and CPU of the same kind of playbook with one debug task (Ansible's fixed cost)."""
         walls, cpus = [], []
-        for _ in range(self.runs):
-            _, wall, cpu = self.play("startup.yml", {})
+        for _run in range(self.runs):
+            wall, cpu = self.play("startup.yml", {})[1:]
             walls.append(wall)
             cpus.append(cpu)
         return median(walls), median(cpus)
@@ -96,9 +96,9 @@ WAIT_VARIANTS = [
 def wait_lag(bench, realize_after):
     sim = bench.simulator()
     base_vars = nsx_vars(sim)
-    _, startup_cpu = bench.startup()
-    samples = dict((name, []) for name, _, _ in WAIT_VARIANTS)
-    for _ in range(bench.runs):
+    startup_cpu = bench.startup()[1]
+    samples = dict((variant[0], []) for variant in WAIT_VARIANTS)
+    for _run in range(bench.runs):
         for name, playbook, extra in WAIT_VARIANTS:  # interleaved, so drift hits all alike
             made = sim.command("nsxt", "create_session", realize_after=realize_after, unknown_phase=True)
             realized_at = sim.command("nsxt", "realized_at", session_id=made["session_id"])["realized_at"]
@@ -111,7 +111,7 @@ def wait_lag(bench, realize_after):
                                   "cpu_above_startup": cpu - startup_cpu, "wall": wall})
     ref = median([s["cpu_above_startup"] for s in samples[WAIT_VARIANTS[1][0]]])
     targets = {4: (0.5, 10, 0.25), 30: (2.0, 30, 0.1)}[realize_after]
-    for name, _, _ in WAIT_VARIANTS:
+    for name in (variant[0] for variant in WAIT_VARIANTS):
         runs = samples[name]
         cpu_above = median([s["cpu_above_startup"] for s in runs])
         row = dict(scenario="wait_lag_%ds" % realize_after, variant=name,
@@ -135,16 +135,16 @@ def single_read(bench, count=50):
     base_vars = dict(nsx_vars(sim), session_id=sim.appliance("nsxt")["samples"]["session_id"], count=count)
     startup_wall, startup_cpu = bench.startup()
     variants = [("hybridcloud.ops (wait: false)", "nsx_read_ours.yml"), ("ansible.builtin.uri GET", "nsx_read_uri.yml")]
-    samples = dict((name, []) for name, _ in variants)
-    for _ in range(bench.runs):
+    samples = dict((variant[0], []) for variant in variants)
+    for _run in range(bench.runs):
         for name, playbook in variants:
-            _, wall, cpu = bench.play(playbook, base_vars)
+            wall, cpu = bench.play(playbook, base_vars)[1:]
             samples[name].append({"wall": wall, "cpu": cpu,
                                   "wall_per_task": (wall - startup_wall) / count,
                                   "cpu_per_task": (cpu - startup_cpu) / count})
     ref_wall = median([s["wall_per_task"] for s in samples[variants[1][0]]])
     ref_cpu = median([s["cpu_per_task"] for s in samples[variants[1][0]]])
-    for name, _ in variants:
+    for name in (variant[0] for variant in variants):
         runs = samples[name]
         wall = median([s["wall_per_task"] for s in runs])
         cpu = median([s["cpu_per_task"] for s in runs])
@@ -158,9 +158,140 @@ def single_read(bench, count=50):
         bench.add(**row)
 
 
+# -- scenario 2: vscan servers at scale -------------------------------------------------------
+PEER_WHEEL = "ansible==12.3.0"  # the ansible package whose wheel carries netapp.ontap 23.2.0
+PEER_PAGE = 1024  # na_ontap_rest_info's default max_records; ours runs with the same page size
+
+
+def peer_collections(out):
+    """netapp.ontap from the ansible wheel on PyPI (Galaxy is not reachable here)."""
+    import glob
+    import subprocess
+    import zipfile
+    root = os.path.join(out, "peer")
+    if os.path.isdir(os.path.join(root, "ansible_collections", "netapp", "ontap")):
+        return root
+    cache = os.path.join(out, "wheels")
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", cache, PEER_WHEEL],
+                   check=True)
+    wheel = zipfile.ZipFile(sorted(glob.glob(os.path.join(cache, "ansible-*.whl")))[-1])
+    for name in wheel.namelist():
+        if name.startswith("ansible_collections/netapp/ontap/"):
+            wheel.extract(name, root)
+    return root
+
+
+def maxrss_interpreter(out):
+    """A Python interpreter wrapper that records the peak RSS (KiB) of each module process."""
+    path = os.path.join(out, "python-maxrss")
+    with open(path, "w") as handle:
+        handle.write("#!%s\n" % sys.executable + (
+            "import os, resource, subprocess, sys\n"
+            "rc = subprocess.call([os.environ['BENCH_REAL_PYTHON']] + sys.argv[1:])\n"
+            "with open(os.environ['BENCH_MAXRSS_FILE'], 'a') as f:\n"
+            "    f.write('%d\\n' % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+            "sys.exit(rc)\n"))
+    os.chmod(path, 0o755)
+    return path
+
+
+def vscan_scale(bench, servers):
+    sim = bench.simulator(**{"ontap.servers": servers})
+    ontap = sim.appliance("ontap")
+    wrapper = maxrss_interpreter(bench.out)
+    rss_file = os.path.join(bench.out, "maxrss-%d.txt" % servers)
+    extra = {"ontap": {"host": ontap["host"], "port": int(ontap["host"].rsplit(":", 1)[1]),
+                       "hostname": ontap["host"].rsplit(":", 1)[0], "username": ontap["username"],
+                       "password": ontap["password"], "ca_path": sim.config["ca_path"]},
+             "page_size": PEER_PAGE, "ansible_python_interpreter": wrapper}
+    env = {"BENCH_REAL_PYTHON": sys.executable, "BENCH_MAXRSS_FILE": rss_file,
+           # the peer has no ca_path option: it trusts what requests trusts
+           "REQUESTS_CA_BUNDLE": sim.config["ca_path"]}
+    variants = [("hybridcloud.ops vscan_server_status_info", "ontap_read_ours.yml"),
+                ("netapp.ontap na_ontap_rest_info", "ontap_read_peer.yml")]
+    samples = dict((name, []) for name, _ in variants)
+    for _ in range(bench.runs):
+        for name, playbook in variants:
+            if os.path.exists(rss_file):
+                os.remove(rss_file)
+            mark = sim.mark()
+            run, wall, cpu = bench.play(playbook, extra, env=env)
+            task = [r for r in run.results if r["task"] == "Read every vscan server status"][-1]
+            with open(rss_file) as handle:
+                rss = max(int(line) for line in handle if line.strip())
+            samples[name].append({"task_wall": task["end"] - task["start"], "wall": wall, "cpu": cpu,
+                                  "module_peak_rss_mb": rss / 1024.0,
+                                  "requests": len(sim.log(since=mark, appliance="ontap")),
+                                  "records": servers})
+    ref = samples[variants[1][0]]
+    ref_wall = median([s["task_wall"] for s in ref])
+    ref_rss = median([s["module_peak_rss_mb"] for s in ref])
+    ref_req = median([s["requests"] for s in ref])
+    for name, _ in variants:
+        runs = samples[name]
+        wall = median([s["task_wall"] for s in runs])
+        rss = median([s["module_peak_rss_mb"] for s in runs])
+        row = dict(scenario="vscan_%d_servers" % servers, variant=name,
+                   median_task_wall_s=round(wall, 2), median_module_peak_rss_mb=round(rss, 1),
+                   median_requests=median([s["requests"] for s in runs]),
+                   wall_ratio_vs_peer=round(wall / ref_wall, 3), rss_ratio_vs_peer=round(rss / ref_rss, 3),
+                   page_size=PEER_PAGE, samples=runs)
+        if name.startswith("hybridcloud"):
+            if servers <= 10000:
+                row["targets"] = "wall <= 0.5x and module peak memory <= 0.8x of the peer, requests <= peer's"
+                row["met"] = (row["wall_ratio_vs_peer"] <= 0.5 and row["rss_ratio_vs_peer"] <= 0.8
+                              and row["median_requests"] <= ref_req)
+            else:
+                row["targets"] = "completes; wall <= 0.5x of the peer (issue: memory <= 1.0x, requests <= peer's)"
+                row["met"] = (row["wall_ratio_vs_peer"] <= 0.5 and row["rss_ratio_vs_peer"] <= 1.0
+                              and row["median_requests"] <= ref_req)
+        bench.add(**row)
+
+
+# -- scenario 3: a fleet of sessions through the role ----------------------------------------------
+def fleet(bench, count=200):
+    sim = bench.simulator()
+    base_vars = nsx_vars(sim)
+    _, startup_cpu = bench.startup()
+    startup_wall = median([bench.play("startup.yml", {})[1] for _ in range(bench.runs)])
+    variants = [("vpn_realization_check role (one task, concurrent)", "fleet_role.yml"),
+                ("uri + until loop, delay: 1", "fleet_uri.yml")]
+    samples = dict((name, []) for name, _ in variants)
+    for index in range(bench.runs):
+        for name, playbook in variants:
+            if name.startswith("uri") and index > 0:
+                continue  # one session after the other takes minutes: measured in the first round only
+            made = sim.command("nsxt", "create_sessions", count=count, realize_min=1, realize_max=10)
+            ids = [s["session_id"] for s in made["sessions"]]
+            mark = sim.mark()
+            _, wall, cpu = bench.play(playbook, dict(base_vars, session_ids=ids,
+                                                     fleet_sessions=[{"id": i} for i in ids]))
+            log = sim.log(since=mark, appliance="nsxt")
+            span = (log[-1]["time"] - log[0]["time"]) if len(log) > 1 else 0
+            samples[name].append({"wall": wall, "wall_above_startup": wall - startup_wall, "cpu": cpu,
+                                  "requests": len(log), "requests_per_second": len(log) / span if span else None,
+                                  "status_429": len([e for e in log if e["status"] == 429])})
+    ref = median([s["wall_above_startup"] for s in samples[variants[1][0]]])
+    for name, _ in variants:
+        runs = samples[name]
+        wall = median([s["wall_above_startup"] for s in runs])
+        row = dict(scenario="fleet_%d_sessions" % count, variant=name,
+                   median_wall_above_startup_s=round(wall, 2), startup_s=round(startup_wall, 2),
+                   median_requests=median([s["requests"] for s in runs]),
+                   median_requests_per_second=round(median([s["requests_per_second"] or 0 for s in runs]), 1),
+                   status_429=max(s["status_429"] for s in runs),
+                   wall_ratio_vs_uri_loop=round(wall / ref, 3), samples=runs)
+        if name.startswith("vpn_realization_check"):
+            row["targets"] = "<= 15 s plus start-up"
+            row["met"] = wall <= 15
+        bench.add(**row)
+
+
 SCENARIOS = {
     "wait_lag": lambda bench: (wait_lag(bench, 4), wait_lag(bench, 30)),
     "single_read": single_read,
+    "vscan": lambda bench: (vscan_scale(bench, 10000), vscan_scale(bench, 100000)),
+    "fleet": fleet,
 }
 
 
@@ -200,13 +331,14 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(HERE)), ".build", "bench"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS))
-    parser.add_argument("--peer-collections", help="collections path holding netapp.ontap")
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     collections = os.environ.get("ANSIBLE_COLLECTIONS_PATH") or build_collection(tempfile.mkdtemp(dir=args.out))
-    bench = Bench(args.out, args.runs, collections, args.peer_collections)
+    wanted = args.scenario or sorted(SCENARIOS)
+    peer = peer_collections(args.out) if "vscan" in wanted else None
+    bench = Bench(args.out, args.runs, collections, peer)
     try:
-        for name in args.scenario or sorted(SCENARIOS):
+        for name in wanted:
             print("scenario %s" % name, flush=True)
             SCENARIOS[name](bench)
     finally:

@@ -44,7 +44,8 @@ class Request:
     def __init__(self, method, target, headers, body, peer_cert, client):
         parts = urlsplit(target)
         self.method = method
-        self.path = parts.path
+        # Like most HTTP servers, repeated slashes in a path are merged.
+        self.path = re.sub(r"/{2,}", "/", parts.path)
         self.raw_query = parts.query
         self.query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         self.query_lists = parse_qs(parts.query, keep_blank_values=True)
