@@ -285,10 +285,16 @@ class ApiClient:
                 method, url, params=params, json=json, headers=headers, verify=self.verify,
                 cert=self.cert, timeout=self._request_timeout(), allow_redirects=False)
         except requests.exceptions.SSLError as exc:
-            raise TransportError(
-                "%s %s: TLS failed talking to %s: %s. Check the appliance certificate, or set "
-                "ca_path to the CA that signed it (validate_certs: false only for tests)"
-                % (method, shown, self.base, _reason(exc)), method=method, path=shown, tls=True)
+            reason = _reason(exc)
+            if "mismatch" in reason or "doesn't match" in reason:
+                hint = ("The certificate does not name this host: use in host a name (or address) "
+                        "the certificate lists")
+            else:
+                hint = ("Check the appliance certificate, or set ca_path to the CA that signed it "
+                        "(validate_certs: false only for tests)")
+            raise TransportError("%s %s: TLS failed talking to %s: %s. %s"
+                                 % (method, shown, self.base, reason, hint),
+                                 method=method, path=shown, tls=True)
         except requests.exceptions.ConnectTimeout as exc:
             raise TransportError("%s %s: timed out connecting to %s: %s"
                                  % (method, shown, self.base, _reason(exc)),

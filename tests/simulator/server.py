@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator import appliances as appliance_package
 from simulator.core import Simulator, serve
-from simulator.tls import Authority
+from simulator.tls import LOOPBACK_NAMES, Authority
 
 
 def discover():
@@ -61,7 +61,8 @@ class Running:
                 context = None
                 if scheme == "https":
                     context, appliance.cert_path = self.authority.server_context(
-                        appliance.name, client_auth=getattr(appliance, "client_auth", False))
+                        appliance.name, identities=getattr(appliance, "tls_identities", LOOPBACK_NAMES),
+                        client_auth=getattr(appliance, "client_auth", False))
                 wanted = ports.get(appliance.name, 0) if index == 0 else 0
                 server = serve(self.sim, appliance, host, wanted, context)
                 self.servers.append(server)

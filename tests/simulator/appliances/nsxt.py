@@ -59,11 +59,11 @@ class NsxtManager(Appliance):
     concurrency_limit = 40
     client_auth = True
 
-    def __init__(self, sim):
+    def __init__(self, sim, name=None):
         self.username = "admin"
         self.password = "Nsx-%s!" % secrets.token_hex(8)
         self.principal = "ansible-principal@hybridcloud.example"
-        super().__init__(sim)
+        super().__init__(sim, name)
         self.client_cert, self.client_key = sim.authority.client_certificate(self.name, self.principal)
         self.change_realize_after = float(sim.options.get("nsxt.realize_after", 3.0))
 
