@@ -104,14 +104,12 @@ seealso:
 
 EXAMPLES = r'''
 - name: Maintenance window on the branch tunnels, credentials set once for every ZStack task
-  hosts: localhost
-  gather_facts: false
   module_defaults:
     group/hybridcloud.ops.zstack:
       host: zstack.example.com            # http://zstack.example.com:8080
       username: "{{ lookup('ansible.builtin.env', 'ZSTACK_USERNAME') }}"
       password: "{{ vault_zstack_password }}"
-  tasks:
+  block:
     - name: Disable the tunnel to branch 01 before the peer's firmware upgrade
       hybridcloud.ops.ipsec_connection_state:
         name: dc-to-branch-01

@@ -107,8 +107,6 @@ seealso:
 EXAMPLES = r'''
 # Pairing is made on both sites: A trusts B, then B trusts A. Pin both thumbprints.
 - name: Pair two Cloud Director Availability sites in both directions
-  hosts: localhost
-  gather_facts: false
   vars:
     site_a: {host: vcda-a.example.com, api_url: "https://vcda-a.example.com:443",
              thumbprint: "SHA-256:43:1D:24:8E:A8:C7:67:0F:9F:A9:54:3D:4C:98:7B:3E:61:3F:E8:AD:D8:A5:59:98:00:FA:5D:55:AF:55:A2:92"}
@@ -119,7 +117,7 @@ EXAMPLES = r'''
       username: root
       password: "{{ vcda_root_password }}"
       ca_path: /etc/pki/vcda-ca.pem
-  tasks:
+  block:
     - name: Pair site A with site B (on A)
       hybridcloud.ops.replication_site_pair:
         host: "{{ site_a.host }}"

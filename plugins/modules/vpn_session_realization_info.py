@@ -123,13 +123,11 @@ EXAMPLES = r'''
     msg: "{{ nsx_realization.history }}"
 
 - name: Set the NSX credentials once, from the environment, for every NSX task of a play
-  hosts: localhost
-  gather_facts: false
   module_defaults:
     group/hybridcloud.ops.nsxt:
       host: "{{ lookup('ansible.builtin.env', 'NSXT_MANAGER_HOST') }}"
       ca_path: /etc/pki/nsx-ca.pem
-  tasks:
+  block:
     - name: Wait for several sessions at once (NSXT_USERNAME / NSXT_PASSWORD from the environment)
       hybridcloud.ops.vpn_session_realization_info:
         session_ids:
@@ -372,7 +370,7 @@ def run(module, client):
     params = module.params
     wait_for = params["wait_for"]
     targets = requested_sessions(params)
-    ids = [sid for sid, _ in targets]
+    ids = [target[0] for target in targets]
     request_id = params["request_id"]
     polls = [session_poll(client, sid, rid, wait_for) for sid, rid in targets]
 

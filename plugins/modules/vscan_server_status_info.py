@@ -129,15 +129,13 @@ seealso:
 
 EXAMPLES = r'''
 - name: Health check of the Vscan servers of every SVM
-  hosts: localhost
-  gather_facts: false
   module_defaults:
     group/hybridcloud.ops.ontap:
       host: cluster1.example.com
       username: "{{ vault_ontap_user }}"
       password: "{{ vault_ontap_password }}"
       ca_path: /etc/pki/tls/ontap-ca.pem
-  tasks:
+  block:
     - name: Read the connection status of every Vscan server
       hybridcloud.ops.vscan_server_status_info:
       register: vscan_status

@@ -209,8 +209,8 @@ def vscan_scale(bench, servers):
            "REQUESTS_CA_BUNDLE": sim.config["ca_path"]}
     variants = [("hybridcloud.ops vscan_server_status_info", "ontap_read_ours.yml"),
                 ("netapp.ontap na_ontap_rest_info", "ontap_read_peer.yml")]
-    samples = dict((name, []) for name, _ in variants)
-    for _ in range(bench.runs):
+    samples = dict((name, []) for name, _playbook in variants)
+    for _round in range(bench.runs):
         for name, playbook in variants:
             if os.path.exists(rss_file):
                 os.remove(rss_file)
@@ -227,7 +227,7 @@ def vscan_scale(bench, servers):
     ref_wall = median([s["task_wall"] for s in ref])
     ref_rss = median([s["module_peak_rss_mb"] for s in ref])
     ref_req = median([s["requests"] for s in ref])
-    for name, _ in variants:
+    for name, _playbook in variants:
         runs = samples[name]
         wall = median([s["task_wall"] for s in runs])
         rss = median([s["module_peak_rss_mb"] for s in runs])
@@ -252,11 +252,11 @@ def vscan_scale(bench, servers):
 def fleet(bench, count=200):
     sim = bench.simulator()
     base_vars = nsx_vars(sim)
-    _, startup_cpu = bench.startup()
-    startup_wall = median([bench.play("startup.yml", {})[1] for _ in range(bench.runs)])
+    startup_cpu = bench.startup()[1]
+    startup_wall = median([bench.play("startup.yml", {})[1] for _round in range(bench.runs)])
     variants = [("vpn_realization_check role (one task, concurrent)", "fleet_role.yml"),
                 ("uri + until loop, delay: 1", "fleet_uri.yml")]
-    samples = dict((name, []) for name, _ in variants)
+    samples = dict((name, []) for name, _playbook in variants)
     for index in range(bench.runs):
         for name, playbook in variants:
             if name.startswith("uri") and index > 0:
@@ -264,15 +264,15 @@ def fleet(bench, count=200):
             made = sim.command("nsxt", "create_sessions", count=count, realize_min=1, realize_max=10)
             ids = [s["session_id"] for s in made["sessions"]]
             mark = sim.mark()
-            _, wall, cpu = bench.play(playbook, dict(base_vars, session_ids=ids,
-                                                     fleet_sessions=[{"id": i} for i in ids]))
+            wall, cpu = bench.play(playbook, dict(base_vars, session_ids=ids,
+                                                  fleet_sessions=[{"id": i} for i in ids]))[1:]
             log = sim.log(since=mark, appliance="nsxt")
             span = (log[-1]["time"] - log[0]["time"]) if len(log) > 1 else 0
             samples[name].append({"wall": wall, "wall_above_startup": wall - startup_wall, "cpu": cpu,
                                   "requests": len(log), "requests_per_second": len(log) / span if span else None,
                                   "status_429": len([e for e in log if e["status"] == 429])})
     ref = median([s["wall_above_startup"] for s in samples[variants[1][0]]])
-    for name, _ in variants:
+    for name, _playbook in variants:
         runs = samples[name]
         wall = median([s["wall_above_startup"] for s in runs])
         row = dict(scenario="fleet_%d_sessions" % count, variant=name,

@@ -22,7 +22,7 @@ def targets(sim):
         "nsxt": [s["session_id"] for s in
                  sim.command("nsxt", "create_sessions", count=PER_APPLIANCE, realize_min=1, realize_max=3)["sessions"]],
         "zstack": [sim.command("zstack", "create_connection", state="Enabled", job_seconds=1)["uuid"]
-                   for _ in range(PER_APPLIANCE)],
+                   for _index in range(PER_APPLIANCE)],
         "vcda": ["site-b"] * PER_APPLIANCE,
         "ontap": ["svm%03d" % i for i in range(PER_APPLIANCE)],
         "customer_connect": [sim.command("customer_connect", "create_request", complete_after=1 + i % 3)["request_id"]

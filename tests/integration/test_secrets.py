@@ -82,7 +82,7 @@ MODULES = [
 
 
 @pytest.mark.parametrize("failing", [False, True], ids=["normal", "failing"])
-@pytest.mark.parametrize("module, make_args", MODULES, ids=[m for m, _ in MODULES])
+@pytest.mark.parametrize("module, make_args", MODULES, ids=[m[0] for m in MODULES])
 def test_no_known_secret_in_vvvv_output(ansible, simulator, module, make_args, failing):
     run = ansible.module(module, make_args(simulator, failing), verbosity=4)
     assert (run.rc != 0) == failing, run

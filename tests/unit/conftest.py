@@ -10,7 +10,8 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 try:
-    import ansible_collections.hybridcloud.ops  # noqa: F401  (ansible-test's own layout)
+    # ansible-test's own layout
+    import ansible_collections.hybridcloud.ops  # noqa: F401  pylint: disable=unused-import
 except ImportError:
     src = os.path.join(ROOT, ".build", "src")
     link = os.path.join(src, "ansible_collections", "hybridcloud", "ops")

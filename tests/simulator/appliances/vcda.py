@@ -224,7 +224,7 @@ class VcdaSite(Appliance):
 
     def site_list(self):
         self._advance()
-        return [self.local_record()] + [self.peer_view(r) for _, r in sorted(self.peers.items())]
+        return [self.local_record()] + [self.peer_view(r) for _url, r in sorted(self.peers.items())]
 
     # -- API -----------------------------------------------------------------------------------
     @route("POST", r"/sessions")

@@ -188,7 +188,7 @@ def test_vcd_credentials_need_user_at_organization_before_any_request(scripted):
 
 # -- errors ------------------------------------------------------------------------------------
 def test_vcda_error_gives_code_and_msg_and_never_the_stacktrace():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("POST", "/sites", 400, body=FAILED_ERROR))
     with pytest.raises(ApiError) as caught:
         client.post("/sites", json={})
@@ -204,7 +204,7 @@ def test_vcda_error_gives_code_and_msg_and_never_the_stacktrace():
 
 
 def test_the_stacktrace_is_returned_apart_only_when_asked():
-    client, _ = make_client()
+    client = make_client()[0]
     client.keep_stacktrace = True
     install(client, Step("GET", "/sites", 400, body=FAILED_ERROR))
     with pytest.raises(ApiError) as caught:
@@ -391,7 +391,7 @@ def remote_certificate(der, stated=None):
 
 
 def test_peer_thumbprint_is_computed_from_the_certificate_the_local_appliance_returns():
-    client, _ = make_client()
+    client = make_client()[0]
     der = b"peer certificate"
     script = install(client, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fvcda-b.example.com%3A443",
                                   body=remote_certificate(der, vcda.thumbprint_of(der))))
@@ -400,7 +400,7 @@ def test_peer_thumbprint_is_computed_from_the_certificate_the_local_appliance_re
 
 
 def test_peer_thumbprint_accepts_a_pem_certificate():
-    client, _ = make_client()
+    client = make_client()[0]
     der = b"peer certificate"
     pem = "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % base64.b64encode(der).decode()
     install(client, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fb", body={"encoded": pem}))
@@ -408,7 +408,7 @@ def test_peer_thumbprint_accepts_a_pem_certificate():
 
 
 def test_peer_thumbprint_that_disagrees_with_the_stated_one_is_refused():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fb",
                          body=remote_certificate(b"one", vcda.thumbprint_of(b"other"))))
     with pytest.raises(ApiError, match="hashes to SHA-256:.* but vCDA states its thumbprint is"):
@@ -416,14 +416,14 @@ def test_peer_thumbprint_that_disagrees_with_the_stated_one_is_refused():
 
 
 def test_peer_thumbprint_falls_back_to_the_stated_one_without_a_certificate():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fb",
                          body={"certificate": {"thumbPrint": GOOD.lower()}}))
     assert vcda.peer_thumbprint(client, "https://b") == GOOD
 
 
 def test_peer_thumbprint_without_any_certificate_says_to_set_the_option():
-    client, _ = make_client()
+    client = make_client()[0]
     install(client, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fb", body={}))
     with pytest.raises(ApiError, match="set peer_api_thumbprint"):
         vcda.peer_thumbprint(client, "https://b")

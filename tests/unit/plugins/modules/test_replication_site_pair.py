@@ -142,8 +142,8 @@ def test_pairing_with_the_appliance_itself_is_refused(clock):
 
 def test_a_failed_pairing_task_fails_with_its_code_and_the_thumbprint_tried(clock):
     error = {"code": "CertificateThumbprintMismatch", "msg": "No match.", "stacktrace": "com.vmware.X"}
-    client, _ = client_with(clock, sites(), Step("POST", "/sites", 202, body=task("RUNNING")),
-                            Step("GET", "/tasks/t-1", body=task("FAILED", error=error)))
+    client = client_with(clock, sites(), Step("POST", "/sites", 202, body=task("RUNNING")),
+                         Step("GET", "/tasks/t-1", body=task("FAILED", error=error)))[0]
     with pytest.raises(WaitFailed) as caught:
         module_file.run(FakeModule(), client)
     kwargs = caught.value.to_fail_kwargs()
