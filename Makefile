@@ -47,7 +47,7 @@ NEWEST_UNITS := $(if $(PYTHON313),units-newest,no-python313)
 
 .PHONY: help setup setup-newest setup-tools collection demo simulator test test-unit test-integration \
 	sanity sanity-2.19 sanity-newest units units-2.19 units-newest no-python313 lint docs \
-	test-docs-site browser clean
+	test-molecule test-docs-site browser clean
 
 help:
 	@echo "make demo      - run playbooks/demo.yml against the bundled simulator"
@@ -55,6 +55,7 @@ help:
 	@echo "make sanity    - ansible-test sanity on ansible-core 2.19 (Python 3.11) and the newest core (3.13)"
 	@echo "make units     - ansible-test units on both cores (make test-unit: plain pytest, quicker)"
 	@echo "make test-integration - real ansible runs against the simulator, packaging, AWX"
+	@echo "make test-molecule - the roles' molecule scenarios against the simulator"
 	@echo "make lint      - ansible-lint (production profile), changelog fragments, docs markup"
 	@echo "make docs      - the HTML documentation site in .build/docs/html"
 	@echo "make simulator - serve the simulator in the foreground (state in .build/simulator)"
@@ -106,7 +107,7 @@ simulator: setup
 # that is wrong (and still fails). Every pytest / ansible-test units run leaves a JUnit report in
 # .build/reports/, which .ci/run checks.
 test:
-	$(MAKE) --no-print-directory --keep-going lint sanity units test-integration test-docs-site
+	$(MAKE) --no-print-directory --keep-going lint sanity units test-integration test-molecule test-docs-site
 	@echo "make test: all passed"
 
 test-unit: setup
@@ -114,7 +115,12 @@ test-unit: setup
 
 test-integration: collection setup-tools
 	$(BIN)/python -m pytest $(PYTEST) -n $(PYTEST_WORKERS) --junitxml=$(REPORTS)/integration.xml \
-		--ignore=tests/integration/test_docs_site.py tests/integration
+		--ignore=tests/integration/test_docs_site.py --ignore=tests/integration/test_molecule.py tests/integration
+
+# The roles' molecule scenarios, in the tools venv, against a simulator of their own.
+test-molecule: collection setup-tools
+	$(SIMULATOR) --state-dir $(BUILD)/molecule-simulator -- \
+		$(TOOLS_BIN)/python -m pytest $(PYTEST) --junitxml=$(REPORTS)/molecule.xml tests/integration/test_molecule.py
 
 # ansible-test works on a copy of the working tree (.ci/ansible-test); sanity tests run in venvs
 # that ansible-test makes and fills from PyPI, unit tests in our pinned venv of the same core.

@@ -1,7 +1,7 @@
 """Usage: python3 .ci/check_reports.py REPORT_DIR
 
 Fails unless every expected test suite left a JUnit report in REPORT_DIR with tests that ran and
-none that failed: the integration tests, the docs-site test, and ansible-test units on each core
+none that failed: the integration tests, the molecule scenarios, the docs-site test, and ansible-test units on each core
 (the Python 3.13 leg only where `make` found Python 3.13). Prints a one-line summary per report.
 """
 
@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 EXPECTED = {
     "integration.xml": "make test-integration",
     "docs-site.xml": "make test-docs-site",
+    "molecule.xml": "make test-molecule",
     "ansible-test-units-python3.11-*.xml": "ansible-test units on ansible-core 2.19",
 }
 NEWEST = {"ansible-test-units-python3.13-*.xml": "ansible-test units on the newest ansible-core"}
