@@ -97,7 +97,7 @@ collection: setup
 
 demo: collection
 	$(SIMULATOR) --state-dir $(SIM_STATE) -- \
-		$(BIN)/ansible-playbook playbooks/demo.yml
+		$(BIN)/ansible-playbook playbooks/demo.yml -e demo_report_dir=$(BUILD)/demo-reports
 
 simulator: setup
 	$(SIMULATOR) --state-dir $(SIM_STATE)
