@@ -45,7 +45,7 @@ SIMULATOR := PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m simulator
 NEWEST_SANITY := $(if $(PYTHON313),sanity-newest,no-python313)
 NEWEST_UNITS := $(if $(PYTHON313),units-newest,no-python313)
 
-.PHONY: help setup setup-newest setup-tools collection demo simulator test test-unit test-integration \
+.PHONY: help setup setup-newest setup-tools collection demo simulator bench test test-unit test-integration \
 	sanity sanity-2.19 sanity-newest units units-2.19 units-newest no-python313 lint docs \
 	test-molecule test-docs-site browser clean
 
@@ -59,6 +59,7 @@ help:
 	@echo "make lint      - ansible-lint (production profile), changelog fragments, docs markup"
 	@echo "make docs      - the HTML documentation site in .build/docs/html"
 	@echo "make simulator - serve the simulator in the foreground (state in .build/simulator)"
+	@echo "make bench     - benchmark against uri + until and netapp.ontap (.build/bench/results.md)"
 
 # -- virtual environments ----------------------------------------------------------------------
 # Each is made from a complete pinned list (--no-deps) and checked for consistency (pip check).
@@ -101,6 +102,13 @@ demo: collection
 
 simulator: setup
 	$(SIMULATOR) --state-dir $(SIM_STATE)
+
+# Side-by-side benchmark (not a test): hybridcloud.ops against uri + until and netapp.ontap, each
+# figure the median of BENCH_RUNS runs; writes .build/bench/results.{md,json}. About 30 minutes.
+# BENCH_ARGS="--scenario wait_lag" runs one scenario.
+BENCH_RUNS ?= 5
+bench: collection
+	$(BIN)/python tests/bench/run.py --out $(BUILD)/bench --runs $(BENCH_RUNS) $(BENCH_ARGS)
 
 # -- tests --------------------------------------------------------------------------------------
 # Cheap checks first; --keep-going runs every suite even after a failure, so one run shows all

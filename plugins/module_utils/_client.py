@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import email.utils
 import json as jsonlib
 import random
 import re
@@ -106,6 +105,8 @@ def parse_retry_after(value, now=None):
         return max(0.0, float(value))
     except ValueError:
         pass
+    # Imported here: only an HTTP-date Retry-After needs it, and a module run should not pay for it.
+    import email.utils  # pylint: disable=import-outside-toplevel
     try:
         when = email.utils.parsedate_tz(value)
         if when is None:
@@ -234,7 +235,7 @@ class ApiClient:
 
         ``ok`` is the set of statuses that count as success (default: any 2xx). ``idempotent``
         defaults from the method; a non-idempotent request is re-sent only after a connection
-        that was refused (it never reached the server).
+        that was refused (it never reached the server) or a 429 (the server did not process it).
         """
         method = method.upper()
         if idempotent is None:
@@ -252,7 +253,10 @@ class ApiClient:
                         and self.renew_login(exc)):
                     renewed = True
                     continue
-                safe = idempotent or (isinstance(exc, TransportError) and exc.refused)
+                # A write is sent again only when it surely had no effect: the connection was
+                # refused, or the server said 429 (rate limited: not processed, come back later).
+                safe = (idempotent or (isinstance(exc, TransportError) and exc.refused)
+                        or (isinstance(exc, ApiError) and exc.status_code == 429))
                 if not (exc.transient and safe and attempt < self.retries):
                     raise
                 pause = self._backoff(attempt, getattr(exc, "retry_after", None))

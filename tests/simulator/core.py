@@ -303,6 +303,9 @@ class Simulator:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60  # idle keep-alive connections are closed after this long
+    # Headers and body leave in one write, as real servers send them: two small writes would
+    # meet Nagle's algorithm and the client's delayed ACK and stall every answer by ~40 ms.
+    wbufsize = -1
 
     def log_message(self, *args):  # the simulator keeps its own log
         pass
@@ -409,6 +412,9 @@ class _Server(ThreadingHTTPServer):
 
     def get_request(self):
         conn, addr = super().get_request()
+        # As production servers do: small TLS records (session tickets, then the answer) must not
+        # wait for the client's delayed ACK.
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.context is not None:
             # The TLS handshake happens in the handler's thread, not in the accept loop.
             conn = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)

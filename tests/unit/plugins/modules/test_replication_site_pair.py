@@ -159,9 +159,20 @@ def test_wait_false_returns_the_running_task(clock):
 
 
 # -- a POST that must never be sent twice ---------------------------------------------------------
+def test_a_rate_limited_post_is_sent_again_after_retry_after(clock):
+    # 429: vCDA did not process it, so sending it again cannot pair twice.
+    client, script = client_with(
+        clock, sites(),
+        Step("POST", "/sites", 429, body={"code": "TooManyRequests", "msg": "slow down"}, headers={"Retry-After": "2"}),
+        Step("POST", "/sites", 202, body=task("RUNNING")),
+        Step("GET", "/tasks/t-1", body=task("SUCCEEDED", result=PAIRED_B)))
+    result = module_file.run(FakeModule(), client)
+    script.assert_done()
+    assert result["changed"] is True and 2.0 in clock.sleeps
+
+
 @pytest.mark.parametrize("failure", [
     Step("POST", "/sites", 503, body={"code": "ServiceUnavailable", "msg": "busy"}),
-    Step("POST", "/sites", 429, body={"code": "TooManyRequests", "msg": "slow down"}),
 ])
 def test_a_declined_post_is_not_resent_and_the_pairings_are_read_once(clock, failure):
     client, script = client_with(clock, sites(), failure, sites())
