@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.hybridcloud.ops.plugins.module_utils._client import ApiClient, parse_retry_after
+from ansible_collections.hybridcloud.ops.plugins.module_utils._client import ApiClient, Reply, parse_retry_after
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import HybridCloudError
 
 from .scripted import FakeClock, Step, install
@@ -114,3 +114,47 @@ def test_client_turns_any_answer_into_a_reply_or_our_own_error(parse_error, stat
 def test_retry_after_parser_gives_seconds_or_none(value):
     seconds = parse_retry_after(value, now=1_700_000_000)
     assert seconds is None or seconds >= 0
+
+
+# -- the ONTAP pagination helper ---------------------------------------------------------------
+hrefs = st.one_of(
+    st.text(max_size=60), st.none(), st.integers(),
+    st.builds(lambda q: "/api/protocols/vscan/server-status?" + q, st.text(max_size=40)),
+    st.sampled_from(["https://cluster.example.com/api/x?start.index=5", "https://evil.example.com/api/x",
+                     "//evil.example.com/api", "/api/x?max_records=abc", "?", "/", ""]))
+pages = st.one_of(
+    json_values,
+    st.fixed_dictionaries({"records": st.one_of(st.lists(st.one_of(leaf, st.dictionaries(st.text(max_size=5), leaf)),
+                                                         max_size=5), json_values)},
+                          optional={"_links": st.one_of(json_values, st.fixed_dictionaries(
+                              {"next": st.one_of(json_values, st.fixed_dictionaries({"href": hrefs}))})),
+                                    "num_records": json_values}))
+
+
+class PagedClient:
+    """Answers each GET with the next generated page, after the real same-origin check."""
+
+    def __init__(self, bodies):
+        self.bodies = list(bodies)
+        self.origin = ApiClient("https://cluster.example.com", "fuzz")
+
+    def get(self, link):
+        self.origin.url(link)
+        return Reply(200, {}, self.bodies.pop(0) if self.bodies else {"records": []})
+
+
+@EXAMPLES
+@given(bodies=st.lists(pages, max_size=6), cap=st.one_of(st.none(), st.integers(min_value=1, max_value=20)),
+       page_size=st.integers(min_value=1, max_value=50))
+def test_the_ontap_pagination_helper_ends_or_raises_our_own_error(bodies, cap, page_size):
+    ontap = importlib.import_module("ansible_collections.hybridcloud.ops.plugins.module_utils._ontap")
+    client = PagedClient(bodies)
+    total = 0
+    try:
+        for records in ontap.read_pages(client, "/api/protocols/vscan/server-status", [("fields", "*")],
+                                        page_size, max_records=cap, return_timeout=15):
+            assert isinstance(records, list)
+            total += len(records)
+    except HybridCloudError as exc:
+        assert isinstance(exc.msg, str)
+    assert cap is None or total <= cap
