@@ -52,17 +52,6 @@ options:
       - Takes precedence over a E(REQUESTS_CA_BUNDLE) environment variable.
       - If not set, the value of the E(NSXT_CA_PATH) environment variable is used.
     type: path
-  timeout:
-    description:
-      - Seconds to wait for the answer to one HTTP request (1 to 3600).
-    type: int
-    default: 30
-  retries:
-    description:
-      - How many times a transient failure of a read is retried (connection error, HTTP 429, 502,
-        503, 504), with a growing, jittered pause that honours C(Retry-After). 0 to 10.
-    type: int
-    default: 3
 notes:
   - Credentials can be set once for every module of the platform with
     C(module_defaults) and the action group C(group/hybridcloud.ops.nsxt).

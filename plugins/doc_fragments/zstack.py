@@ -56,17 +56,13 @@ options:
       - Takes precedence over a E(REQUESTS_CA_BUNDLE) environment variable.
       - If not set, the value of the E(ZSTACK_CA_PATH) environment variable is used.
     type: path
-  timeout:
-    description:
-      - Seconds to wait for the answer to one HTTP request (1 to 3600).
-    type: int
-    default: 30
   retries:
     description:
       - How many times a transient failure of a read is retried (connection error, HTTP 429, 502,
         503 without a ZStack error, 504), with a growing, jittered pause that honours
         C(Retry-After). 0 to 10.
-      - A request that changes something is never sent twice unless the connection was refused.
+      - A request that changes something is sent again only when it surely had no effect: the
+        connection was refused, or the appliance answered 429 (after its C(Retry-After)).
     type: int
     default: 3
 notes:

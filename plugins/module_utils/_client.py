@@ -203,6 +203,22 @@ class ApiClient:
             except AttributeError:  # pragma: no cover - very old requests
                 pass
 
+    @classmethod
+    def from_params(cls, params, module_name, base, **kwargs):
+        """A client with the connection options every module has (SPEC 1.1) taken from the
+        module's ``params``; ``kwargs`` adds what the platform knows (auth, vendor, parser)."""
+        options = dict(validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
+                       client_cert=params.get("client_cert"), client_key=params.get("client_key"),
+                       timeout=params["timeout"], retries=params["retries"])
+        options.update(kwargs)
+        return cls(base, module_name.split(".")[-1], **options)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     # -- URLs ------------------------------------------------------------------------------
     def url(self, path):
         """Join ``path`` to the base URL; an absolute URL must stay on the same origin."""

@@ -113,16 +113,10 @@ def connect(module):
     # The option itself is no_log; the bare token (prefix dropped) must be masked as well.
     module.no_log_values.add(token)
     base = base_url(params["host"], api_root=API_ROOT)
-    client = ApiClient(
-        base, module._name.split(".")[-1],
-        validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
-        timeout=params["timeout"], retries=params["retries"],
-        headers={"Authorization": "Bearer %s" % token},
-        vendor=VENDOR, parse_error=parse_error, correlation_label=CORRELATION_LABEL, pool_size=1)
-    try:
+    with ApiClient.from_params(
+            params, module._name, base, headers={"Authorization": "Bearer %s" % token}, vendor=VENDOR,
+            parse_error=parse_error, correlation_label=CORRELATION_LABEL, pool_size=1) as client:
         yield client
-    finally:
-        client.close()
 
 
 def request_status_path(request_id):

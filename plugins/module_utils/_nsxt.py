@@ -68,19 +68,11 @@ def connect(module, pool_size=1):
     validate_connection(params)
     require_credentials(params, alternative="client_cert")
     base = base_url(params["host"], api_root=API_ROOT)
-    use_cert = bool(params.get("client_cert"))
-    client = ApiClient(
-        base, module._name.split(".")[-1],
-        validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
-        client_cert=params.get("client_cert"), client_key=params.get("client_key"),
-        timeout=params["timeout"], retries=params["retries"],
-        auth=None if use_cert else (params["username"], params["password"]),
-        vendor=VENDOR, parse_error=parse_error, correlation_header=CORRELATION_HEADER,
-        pool_size=pool_size)
-    try:
+    auth = None if params.get("client_cert") else (params["username"], params["password"])
+    with ApiClient.from_params(params, module._name, base, auth=auth, vendor=VENDOR,
+                               parse_error=parse_error, correlation_header=CORRELATION_HEADER,
+                               pool_size=pool_size) as client:
         yield client
-    finally:
-        client.close()
 
 
 def session_state_path(session_id):

@@ -197,10 +197,8 @@ def connect(module):
     validate_credentials(params)
     base = base_url(params["host"])
     operation_id = str(uuid.uuid4())
-    client = VcdaClient(
-        base, module._name.split(".")[-1],
-        validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
-        timeout=params["timeout"], retries=params["retries"],
+    client = VcdaClient.from_params(
+        params, module._name, base,
         headers={"Accept": MEDIA_TYPE, OPERATION_HEADER: operation_id},
         vendor=VENDOR, parse_error=lambda body: parse_error(body)[:2] + (operation_id,),
         correlation_header=OPERATION_HEADER, pool_size=1)

@@ -260,11 +260,8 @@ def make_client(module, **kwargs):
     check_uuid(params, "session_uuid")
     require_credentials(params, alternative="session_uuid")
     base = base_url(params["host"], default_scheme="http", default_port=DEFAULT_PORT, api_root=API_ROOT)
-    client = ApiClient(
-        base, module._name.split(".")[-1],
-        validate_certs=params["validate_certs"], ca_path=params.get("ca_path"),
-        timeout=params["timeout"], retries=params["retries"],
-        vendor=VENDOR, parse_error=parse_error, **kwargs)
+    client = ApiClient.from_params(params, module._name, base, vendor=VENDOR, parse_error=parse_error,
+                                   **kwargs)
     client.refine_error = ErrorPolicy()
     return client
 

@@ -32,6 +32,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - hybridcloud.ops.zstack
+  - hybridcloud.ops.connection
   - hybridcloud.ops.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS

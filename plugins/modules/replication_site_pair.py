@@ -34,6 +34,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - hybridcloud.ops.vcda
+  - hybridcloud.ops.connection
   - hybridcloud.ops.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS

@@ -35,6 +35,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - hybridcloud.ops.customer_connect
+  - hybridcloud.ops.connection
   - hybridcloud.ops.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS

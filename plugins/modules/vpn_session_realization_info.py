@@ -29,6 +29,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - hybridcloud.ops.nsxt
+  - hybridcloud.ops.connection
   - hybridcloud.ops.wait
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS

@@ -33,6 +33,7 @@ requirements:
   - requests
 extends_documentation_fragment:
   - hybridcloud.ops.ontap
+  - hybridcloud.ops.connection
   - hybridcloud.ops.wait.timing
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
