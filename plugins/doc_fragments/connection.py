@@ -21,8 +21,8 @@ options:
     description:
       - How many times a transient failure of a read is retried (connection error, HTTP 429, 502,
         503, 504), with a growing, jittered pause that honours C(Retry-After). 0 to 10.
-      - A request that changes something is sent again only when it surely had no effect: the
-        connection was refused, or the appliance answered 429 (after its C(Retry-After)).
+      - A request that changes something is sent again only when it surely had no effect (the
+        connection was refused, or the appliance answered 429, and then only after its C(Retry-After)).
     type: int
     default: 3
 '''
