@@ -44,6 +44,7 @@ class Bench:
         self.ansible = Ansible(paths, work)
         self.rows = []
         self.sims = []
+        self.group = None  # the scenario (SCENARIOS key) being run
 
     def simulator(self, **options):
         sim = Simulator(tempfile.mkdtemp(prefix="sim-", dir=self.out), options=options)
@@ -74,6 +75,7 @@ class Bench:
         return median(walls), median(cpus)
 
     def add(self, **row):
+        row.update(group=self.group, measured=time.strftime("%Y-%m-%d %H:%M"))
         self.rows.append(row)
         shown = dict((k, v) for k, v in row.items() if k != "samples")
         print("  " + json.dumps(shown), flush=True)
@@ -90,6 +92,8 @@ WAIT_VARIANTS = [
     ("hybridcloud.ops (defaults)", "nsx_wait_ours.yml", {}),
     ("uri + until, delay: 1", "nsx_wait_uri.yml", {"delay": 1}),
     ("uri + until, delay: 5", "nsx_wait_uri.yml", {"delay": 5}),
+    # Not an alternative: what any module-based wait costs at the least (see the playbook).
+    ("floor: one module task that only sleeps as long", "nsx_wait_floor.yml", {}),
 ]
 
 
@@ -100,6 +104,11 @@ def wait_lag(bench, realize_after):
     samples = dict((variant[0], []) for variant in WAIT_VARIANTS)
     for _run in range(bench.runs):
         for name, playbook, extra in WAIT_VARIANTS:  # interleaved, so drift hits all alike
+            if name.startswith("floor"):
+                cpu = bench.play(playbook, {"seconds": realize_after})[2]
+                samples[name].append({"lag": None, "requests": 0, "cpu": cpu,
+                                      "cpu_above_startup": cpu - startup_cpu})
+                continue
             # t = 0 is the start of the wait: the session's clock starts at its first status read,
             # so Ansible's start-up does not eat into the realization time of either variant.
             made = sim.command("nsxt", "create_session", realize_after=realize_after, unknown_phase=True,
@@ -118,7 +127,8 @@ def wait_lag(bench, realize_after):
         runs = samples[name]
         cpu_above = median([s["cpu_above_startup"] for s in runs])
         row = dict(scenario="wait_lag_%ds" % realize_after, variant=name,
-                   median_lag_s=round(median([s["lag"] for s in runs]), 3),
+                   median_lag_s=(round(median([s["lag"] for s in runs]), 3)
+                                 if runs[0]["lag"] is not None else "n/a"),
                    median_requests=median([s["requests"] for s in runs]),
                    median_cpu_s=round(median([s["cpu"] for s in runs]), 3),
                    median_cpu_above_startup_s=round(cpu_above, 3),
@@ -298,24 +308,39 @@ SCENARIOS = {
 }
 
 
-def write_report(bench, out):
+def earlier_rows(out, rerun):
+    """Rows of an earlier results.json for the scenarios not run this time (a partial run updates)."""
+    try:
+        with open(os.path.join(out, "results.json")) as handle:
+            rows = json.load(handle).get("rows", [])
+    except (OSError, ValueError):
+        return []
+    return [row for row in rows if row.get("group") and row["group"] not in rerun]
+
+
+def write_report(bench, out, rerun):
+    rows = earlier_rows(out, rerun) + bench.rows
+    rows.sort(key=lambda row: sorted(SCENARIOS).index(row["group"]) if row.get("group") in SCENARIOS else 0)
     doc = {"generated": time.strftime("%Y-%m-%d %H:%M:%S"), "runs_per_figure": bench.runs,
-           "python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": bench.rows}
+           "python": sys.version.split()[0], "cpu_count": os.cpu_count(), "rows": rows}
     with open(os.path.join(out, "results.json"), "w") as handle:
         json.dump(doc, handle, indent=2)
     lines = ["# hybridcloud.ops benchmark", "",
              "%s, median of %d runs per figure, Python %s, %d CPUs. Ratios are against the "
-             "alternative measured in the same run." % (doc["generated"], bench.runs, doc["python"], doc["cpu_count"]), ""]
+             "alternative measured in the same run (each scenario's date is under its heading)."
+             % (doc["generated"], bench.runs, doc["python"], doc["cpu_count"]), ""]
     by_scenario = {}
-    for row in bench.rows:
+    for row in rows:
         by_scenario.setdefault(row["scenario"], []).append(row)
+    hidden = ("scenario", "variant", "samples", "targets", "met", "group", "measured")
     for scenario, rows in by_scenario.items():
-        keys = [k for k in rows[0] if k not in ("scenario", "variant", "samples", "targets", "met")]
+        keys = [k for k in rows[0] if k not in hidden]
         for row in rows:
             for key in row:
-                if key not in keys and key not in ("scenario", "variant", "samples", "targets", "met"):
+                if key not in keys and key not in hidden:
                     keys.append(key)
-        lines += ["## %s" % scenario, "", "| variant | " + " | ".join(keys) + " | target met |",
+        lines += ["## %s" % scenario, "", "Measured %s." % rows[0].get("measured", "before this run"), "",
+                  "| variant | " + " | ".join(keys) + " | target met |",
                   "|---|" + "---|" * (len(keys) + 1)]
         for row in rows:
             met = "" if "met" not in row else ("yes" if row["met"] else "**no**")
@@ -343,10 +368,11 @@ def main(argv=None):
     try:
         for name in wanted:
             print("scenario %s" % name, flush=True)
+            bench.group = name
             SCENARIOS[name](bench)
     finally:
         bench.stop()
-        write_report(bench, args.out)
+        write_report(bench, args.out, wanted)
 
 
 if __name__ == "__main__":

@@ -122,13 +122,13 @@ hrefs = st.one_of(
     st.builds(lambda q: "/api/protocols/vscan/server-status?" + q, st.text(max_size=40)),
     st.sampled_from(["https://cluster.example.com/api/x?start.index=5", "https://evil.example.com/api/x",
                      "//evil.example.com/api", "/api/x?max_records=abc", "?", "/", ""]))
+record_lists = st.one_of(st.lists(st.one_of(leaf, st.dictionaries(st.text(max_size=5), leaf)), max_size=5),
+                         json_values)
+links = st.one_of(json_values, st.fixed_dictionaries(
+    {"next": st.one_of(json_values, st.fixed_dictionaries({"href": hrefs}))}))
 pages = st.one_of(
     json_values,
-    st.fixed_dictionaries({"records": st.one_of(st.lists(st.one_of(leaf, st.dictionaries(st.text(max_size=5), leaf)),
-                                                         max_size=5), json_values)},
-                          optional={"_links": st.one_of(json_values, st.fixed_dictionaries(
-                              {"next": st.one_of(json_values, st.fixed_dictionaries({"href": hrefs}))})),
-                                    "num_records": json_values}))
+    st.fixed_dictionaries({"records": record_lists}, optional={"_links": links, "num_records": json_values}))
 
 
 class PagedClient:
