@@ -184,3 +184,18 @@ def build_collection(dest):
     subprocess.run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "--offline",
                     "-p", path, os.path.join(dist, tarball)], check=True, capture_output=True)
     return path
+
+
+def assert_refused_before_any_request(ansible, simulator, module, args, override, fragment, appliances):
+    """Run ``module`` with ``args`` changed by ``override`` (a None value removes the option):
+    it must fail with ``fragment`` in its message, no Python traceback, and send nothing to any
+    of ``appliances``."""
+    args = dict(args, **override)
+    args = dict((k, v) for k, v in args.items() if v is not None)
+    mark = simulator.mark()
+    run = ansible.module(module, args)
+    assert run.rc != 0
+    assert fragment in run.last["msg"], run.last["msg"]
+    for appliance in appliances:
+        assert simulator.log(since=mark, appliance=appliance) == [], appliance
+    assert "Traceback" not in run.output

@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from .harness import assert_refused_before_any_request
+
 MODULE = "vmware_request_status_info"
 APPLIANCE = "customer_connect"
 STATUS_PATH = r"/v1/m4/api/myvmware/external/requests/[^/]+/status$"
@@ -340,12 +342,7 @@ def test_the_token_never_appears_even_with_vvvv(ansible, simulator, gateway, cas
     ({"username": "admin"}, "Unsupported parameters"),
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, gateway, override, fragment):
-    args = dict(connection(gateway, simulator), request_id=gateway["samples"]["completed_request_id"])
-    args.update(override)
-    args = dict((k, v) for k, v in args.items() if v is not None)
-    mark = simulator.mark()
-    run = ansible.module(MODULE, args)
-    assert run.rc != 0
-    assert fragment in run.last["msg"], run.last["msg"]
-    assert simulator.log(since=mark, appliance=APPLIANCE) == []
-    assert "Traceback" not in run.output
+    assert_refused_before_any_request(
+        ansible, simulator, MODULE,
+        dict(connection(gateway, simulator), request_id=gateway["samples"]["completed_request_id"]),
+        override, fragment, [APPLIANCE])

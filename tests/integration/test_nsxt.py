@@ -2,6 +2,8 @@
 
 import pytest
 
+from .harness import assert_refused_before_any_request
+
 MODULE = "vpn_session_realization_info"
 STATE_PATH = r"/api/v1/vpn/ipsec/sessions/[^/]+/state$"
 
@@ -264,12 +266,6 @@ def test_requests_ca_bundle_does_not_override_ca_path(ansible, simulator, nsx):
     ({"password": None}, "password: is required (or client_cert)"),
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, nsx, override, fragment):
-    args = dict(connection(nsx, simulator), session_id=nsx["samples"]["session_id"])
-    args.update(override)
-    args = dict((k, v) for k, v in args.items() if v is not None)
-    mark = simulator.mark()
-    run = ansible.module(MODULE, args)
-    assert run.rc != 0
-    assert fragment in run.last["msg"], run.last["msg"]
-    assert simulator.log(since=mark, appliance="nsxt") == []
-    assert "Traceback" not in run.output
+    assert_refused_before_any_request(ansible, simulator, MODULE,
+                                      dict(connection(nsx, simulator), session_id=nsx["samples"]["session_id"]),
+                                      override, fragment, ["nsxt"])

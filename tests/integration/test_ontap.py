@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from .harness import Simulator
+from .harness import Simulator, assert_refused_before_any_request
 
 MODULE = "vscan_server_status_info"
 COLLECTION = "/api/protocols/vscan/server-status"
@@ -318,15 +318,8 @@ def test_password_never_appears_even_with_vvvv(ansible, simulator, ontap, case):
     ({"page_size": "many"}, "page_size"),
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, ontap, override, fragment):
-    args = connection(ontap, simulator)
-    args.update(override)
-    args = dict((k, v) for k, v in args.items() if v is not None)
-    mark = simulator.mark()
-    run = ansible.module(MODULE, args)
-    assert run.rc != 0
-    assert fragment in run.last["msg"], run.last["msg"]
-    assert simulator.log(since=mark, appliance="ontap") == []
-    assert "Traceback" not in run.output
+    assert_refused_before_any_request(ansible, simulator, MODULE, connection(ontap, simulator), override, fragment,
+                                      ["ontap"])
 
 
 # -- the simulated cluster itself ---------------------------------------------------------------------

@@ -6,6 +6,8 @@ thumbprints are real and differ. Every test starts from two unpaired sites.
 
 import pytest
 
+from .harness import assert_refused_before_any_request
+
 MODULE = "replication_site_pair"
 SITES = r"^/sites$"
 SITE = r"^/sites/[^/]+$"
@@ -319,13 +321,5 @@ def test_environment_variables_are_the_fallbacks(ansible, simulator, vcda):
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, vcda, override, fragment):
     a, b = vcda
-    args = pairing(a, b, simulator)
-    args.update(override)
-    args = dict((k, v) for k, v in args.items() if v is not None)
-    mark = simulator.mark()
-    run = ansible.module(MODULE, args)
-    assert run.rc != 0
-    assert fragment in run.last["msg"], run.last["msg"]
-    assert simulator.log(since=mark, appliance="vcda_a") == []
-    assert simulator.log(since=mark, appliance="vcda_b") == []
-    assert "Traceback" not in run.output
+    assert_refused_before_any_request(ansible, simulator, MODULE, pairing(a, b, simulator), override, fragment,
+                                      ["vcda_a", "vcda_b"])

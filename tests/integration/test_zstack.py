@@ -4,6 +4,8 @@ import re
 
 import pytest
 
+from .harness import assert_refused_before_any_request
+
 MODULE = "ipsec_connection_state"
 ACTION_PATH = r"^/zstack/v1/ipsec/[0-9a-f]{32}/actions$"
 JOB_PATH = r"^/zstack/v1/api-jobs/"
@@ -404,15 +406,9 @@ def test_auth_key_password_and_session_never_appear_even_with_vvvv(ansible, simu
     ({"user_tags": [""]}, "user_tags: must be a list of non-empty ZStack tags"),
 ])
 def test_bad_input_is_refused_before_any_request(ansible, simulator, zs, override, fragment):
-    args = dict(connection(zs), uuid=zs["samples"]["disabled_uuid"], state="enabled")
-    args.update(override)
-    args = dict((k, v) for k, v in args.items() if v is not None)
-    mark = simulator.mark()
-    run = ansible.module(MODULE, args)
-    assert run.rc != 0
-    assert fragment in run.last["msg"], run.last["msg"]
-    assert requests_of(simulator, mark) == []
-    assert "Traceback" not in run.output
+    assert_refused_before_any_request(ansible, simulator, MODULE,
+                                      dict(connection(zs), uuid=zs["samples"]["disabled_uuid"], state="enabled"),
+                                      override, fragment, ["zstack"])
 
 
 def test_a_name_zstack_cannot_query_is_refused_before_any_request(ansible, simulator, zs):
