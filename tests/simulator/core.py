@@ -53,6 +53,7 @@ class Request:
         self.body = body
         self.peer_cert = peer_cert
         self.client = client
+        self.admitted = None  # wall-clock time the appliance let it through its rate limit
 
     def json(self):
         if not self.body:
@@ -175,6 +176,7 @@ class Appliance:
             if len(window) >= self.rate_limit:
                 return self.too_many(req)
             window.append(now)
+        req.admitted = time.time()
         return None
 
     def too_many(self, req):
@@ -271,6 +273,7 @@ class Simulator:
             "seq": 0, "time": round(time.time(), 3), "appliance": appliance, "method": req.method,
             "path": req.path, "query": req.raw_query, "status": status,
             "ms": round((time.monotonic() - started) * 1000, 1), "fault": fault,
+            "admitted": req.admitted,
         }
         with self.log_lock:
             entry["seq"] = len(self.log) + 1
