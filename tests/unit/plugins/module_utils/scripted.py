@@ -5,10 +5,13 @@ order, and fails the test on a surprise or on a step left unused (the netapp.ont
 saying "exactly these requests, in this order").
 """
 
+import functools
 import json
 
 import requests
 from requests.structures import CaseInsensitiveDict
+
+from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
 
 
 class Step:
@@ -85,3 +88,13 @@ class FakeClock:
 
     def advance(self, seconds):
         self.now += seconds
+
+
+def fake_waits(monkeypatch, *modules):
+    """Make every ``wait_until`` the given modules call run on one new FakeClock, with the
+    jitter fixed at its middle; return the clock (no test sleeps in real time)."""
+    clock = FakeClock()
+    timed = functools.partial(wait_until, clock=clock, sleep=clock.sleep, rng=lambda: 0.5)
+    for module in modules:
+        monkeypatch.setattr(module, "wait_until", timed)
+    return clock

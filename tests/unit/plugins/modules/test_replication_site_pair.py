@@ -2,7 +2,6 @@
 and a POST or DELETE that is never sent twice."""
 
 import base64
-import functools
 import json
 
 import pytest
@@ -12,10 +11,9 @@ from ansible_collections.hybridcloud.ops.plugins.module_utils import _vcda as vc
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
     ApiError, HybridCloudError, InputError, WaitFailed,
 )
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
 from ansible_collections.hybridcloud.ops.plugins.modules import replication_site_pair as module_file
 
-from ..module_utils.scripted import FakeClock, Step, install
+from ..module_utils.scripted import Step, fake_waits, install
 
 PEER = "https://vcda-b.example.com:443"
 THUMB_B = "SHA-256:" + ":".join(["B0"] * 32)
@@ -44,12 +42,7 @@ class FakeModule:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Every wait of the module runs on a fake clock."""
-    fake = FakeClock()
-    timed = functools.partial(wait_until, clock=fake, sleep=fake.sleep, rng=lambda: 0.5)
-    monkeypatch.setattr(module_file, "wait_until", timed)
-    monkeypatch.setattr(vcda, "wait_until", timed)
-    return fake
+    return fake_waits(monkeypatch, module_file, vcda)
 
 
 def client_with(clock, *steps):

@@ -1,6 +1,5 @@
 """vmware_request_status_info: input checks, waiting, failure and timeout, on a fake clock."""
 
-import functools
 
 import pytest
 
@@ -8,10 +7,9 @@ from ansible_collections.hybridcloud.ops.plugins.module_utils import _customer_c
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
     ApiError, InputError, WaitFailed, WaitTimeout,
 )
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
 from ansible_collections.hybridcloud.ops.plugins.modules import vmware_request_status_info as module_under_test
 
-from ..module_utils.scripted import FakeClock, Step, install
+from ..module_utils.scripted import Step, fake_waits, install
 
 TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.bW9kdWxlLXRlc3Qtc2lnbmF0dXJl"
 REQUEST_ID = "1uy14hzktpz7n7a9h"
@@ -46,11 +44,7 @@ def status(name, **fields):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The module's waiter on a fake clock: no test sleeps in real time."""
-    fake = FakeClock()
-    monkeypatch.setattr(module_under_test, "wait_until", functools.partial(
-        wait_until, clock=fake, sleep=fake.sleep, rng=lambda: 0.5))
-    return fake
+    return fake_waits(monkeypatch, module_under_test)
 
 
 def run(clock, *steps, **overrides):

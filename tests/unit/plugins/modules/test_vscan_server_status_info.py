@@ -1,15 +1,13 @@
 """vscan_server_status_info: input checks, the query, the summary, and waiting on a fake clock."""
 
-import functools
 
 import pytest
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _ontap as ontap
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import InputError, WaitTimeout
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
 from ansible_collections.hybridcloud.ops.plugins.modules import vscan_server_status_info as module_under_test
 
-from ..module_utils.scripted import FakeClock, Step, install
+from ..module_utils.scripted import Step, fake_waits, install
 
 PATH = "/api/protocols/vscan/server-status"
 FIRST = PATH + "?fields=*&max_records=1000&return_timeout=15"
@@ -49,11 +47,7 @@ def reply(path, records, next_href=None):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The module's waiter on a fake clock: no test sleeps in real time."""
-    fake = FakeClock()
-    monkeypatch.setattr(module_under_test, "wait_until", functools.partial(
-        wait_until, clock=fake, sleep=fake.sleep, rng=lambda: 0.5))
-    return fake
+    return fake_waits(monkeypatch, module_under_test)
 
 
 def run(clock, *steps, **overrides):
