@@ -34,6 +34,9 @@ try:
 except ImportError:  # pragma: no cover - Python 2 is not supported, keeps pylint quiet
     from urlparse import urlsplit, urlunsplit
 
+from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
+    require_credentials, validate_connection,
+)
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
     ApiError, InputError, TransportError,
 )
@@ -212,6 +215,16 @@ class ApiClient:
                        timeout=params["timeout"], retries=params["retries"])
         options.update(kwargs)
         return cls(base, module_name.split(".")[-1], **options)
+
+    @classmethod
+    def basic_or_certificate(cls, params, module_name, api_root, **kwargs):
+        """``from_params`` for an API that takes HTTP basic auth or a client certificate on every
+        request (NSX, ONTAP), once the connection options and credentials are checked."""
+        validate_connection(params)
+        require_credentials(params, alternative="client_cert")
+        auth = None if params.get("client_cert") else (params["username"], params["password"])
+        return cls.from_params(params, module_name, base_url(params["host"], api_root=api_root),
+                               auth=auth, **kwargs)
 
     def __enter__(self):
         return self

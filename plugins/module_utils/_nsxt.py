@@ -18,10 +18,10 @@ except ImportError:  # pragma: no cover
     from urllib import quote
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
-    connection_spec, require_credentials, validate_connection,
+    connection_spec,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._client import (
-    ApiClient, base_url, vendor_text,
+    ApiClient, vendor_text,
 )
 
 API_ROOT = "/api/v1"
@@ -64,14 +64,9 @@ def parse_error(body):
 @contextmanager
 def connect(module, pool_size=1):
     """An ``ApiClient`` for NSX Manager, closed when the block ends."""
-    params = module.params
-    validate_connection(params)
-    require_credentials(params, alternative="client_cert")
-    base = base_url(params["host"], api_root=API_ROOT)
-    auth = None if params.get("client_cert") else (params["username"], params["password"])
-    with ApiClient.from_params(params, module._name, base, auth=auth, vendor=VENDOR,
-                               parse_error=parse_error, correlation_header=CORRELATION_HEADER,
-                               pool_size=pool_size) as client:
+    with ApiClient.basic_or_certificate(module.params, module._name, API_ROOT, vendor=VENDOR,
+                                        parse_error=parse_error, correlation_header=CORRELATION_HEADER,
+                                        pool_size=pool_size) as client:
         yield client
 
 

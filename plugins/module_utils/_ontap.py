@@ -20,10 +20,10 @@ except ImportError:  # pragma: no cover
     from urllib import quote, unquote
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
-    connection_spec, require_credentials, validate_connection,
+    connection_spec,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._client import (
-    ApiClient, base_url, describe_text, vendor_text,
+    ApiClient, describe_text, vendor_text,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import ApiError
 
@@ -66,13 +66,8 @@ def parse_error(body):
 @contextmanager
 def connect(module):
     """An ``ApiClient`` for an ONTAP cluster, closed when the block ends."""
-    params = module.params
-    validate_connection(params)
-    require_credentials(params, alternative="client_cert")
-    base = base_url(params["host"], api_root=API_ROOT)
-    auth = None if params.get("client_cert") else (params["username"], params["password"])
-    with ApiClient.from_params(params, module._name, base, auth=auth, vendor=VENDOR,
-                               parse_error=parse_error) as client:
+    with ApiClient.basic_or_certificate(module.params, module._name, API_ROOT, vendor=VENDOR,
+                                        parse_error=parse_error) as client:
         yield client
 
 
