@@ -54,6 +54,7 @@ class Request:
         self.peer_cert = peer_cert
         self.client = client
         self.admitted = None  # wall-clock time the appliance let it through its rate limit
+        self.handled = False  # a fault with after=True: the appliance took it, the answer was lost
 
     def json(self):
         if not self.body:
@@ -210,6 +211,9 @@ class Fault:
         self.retry_after = spec.get("retry_after")
         self.retry_after_date = spec.get("retry_after_date")
         self.seconds = float(spec.get("seconds", 0))
+        # after=True: the appliance handles the request (a write takes effect) and the fault
+        # replaces its answer, as a proxy that loses the reply of a write the backend took.
+        self.after = bool(spec.get("after", False))
         self.rng = rng
         self.fired = 0
 
@@ -269,6 +273,8 @@ class Simulator:
 
     # -- the log ------------------------------------------------------------------------------
     def record(self, appliance, req, status, started, fault=None):
+        if fault and getattr(req, "handled", False):
+            fault += " after handling"
         entry = {
             "seq": 0, "time": round(time.time(), 3), "appliance": appliance, "method": req.method,
             "path": req.path, "query": req.raw_query, "status": status,
@@ -325,6 +331,10 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request(self.command, self.path, self.headers, body, peer, self.client_address[0])
         sim = server.sim
         fault = sim.take_fault(appliance.name, req)
+        if fault is not None and fault.after and fault.kind not in ("latency", "expire_session", "timeout"):
+            appliance.handle(req)  # taken by the appliance; the answer is lost to the fault
+            req.handled = True
+            return self._fault(fault, req, started)
         if fault is not None:
             if fault.kind == "latency":
                 time.sleep(fault.seconds)
@@ -357,8 +367,13 @@ class _Handler(BaseHTTPRequestHandler):
             sim.record(appliance.name, req, None, started, kind)
             return
         if kind == "timeout":
-            time.sleep(fault.seconds or 5)
-            reply = appliance.handle(req)
+            if fault.after:  # handled at once; the answer comes too late for the client
+                reply = appliance.handle(req)
+                req.handled = True
+                time.sleep(fault.seconds or 5)
+            else:
+                time.sleep(fault.seconds or 5)
+                reply = appliance.handle(req)
             try:
                 self._send(reply.status, reply.encode(), reply.content_type, reply.headers)
             finally:  # the client has usually given up by now: the request still counts

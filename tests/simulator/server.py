@@ -6,7 +6,9 @@ appliances without touching their vendor-faithful endpoints:
     GET    /config                          the simulator.json document
     GET    /log?appliance=&method=&path=&since=   request log entries (JSON list)
     POST   /faults        {kind, appliance, method, path, count, skip, probability, status,
-                           retry_after, retry_after_date, seconds}   (or a list of them)
+                           retry_after, retry_after_date, seconds, after}   (or a list of them;
+                                            after=true: the request is handled, then its answer is
+                                            replaced by the fault, as a lost reply of a write)
     DELETE /faults                          remove every fault
     POST   /reset                           appliances back to their start state, no faults
     POST   /appliances/<name>/<command>     an appliance's own scenario command (JSON body)
