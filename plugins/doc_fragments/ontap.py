@@ -6,56 +6,25 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.hybridcloud.ops.plugins.doc_fragments import _builder as b
 
-class ModuleDocFragment(object):
-    # Connection options of NetApp ONTAP modules.
-    DOCUMENTATION = r'''
-options:
-  host:
-    description:
-      - ONTAP cluster management address, as a hostname, C(host:port), or a URL such as
-        C(https://cluster1.example.com).
-      - The scheme defaults to C(https). Do not add the API path; the module adds C(/api).
-      - If not set, the value of the E(ONTAP_HOST) environment variable is used.
-    type: str
-    required: true
-  username:
-    description:
-      - User for HTTP basic authentication, for example C(admin) or a read-only REST role user.
-      - If not set, the value of the E(ONTAP_USERNAME) environment variable is used.
-      - Not needed when O(client_cert) is set.
-    type: str
-  password:
-    description:
-      - Password of O(username).
-      - If not set, the value of the E(ONTAP_PASSWORD) environment variable is used.
-    type: str
-  client_cert:
-    description:
-      - PEM certificate of a user set up for certificate authentication
-        (C(security login create -authentication-method cert)), instead of a password.
-      - When set, O(username) and O(password) are not sent.
-      - If not set, the value of the E(ONTAP_CLIENT_CERT) environment variable is used.
-    type: path
-  client_key:
-    description:
-      - PEM private key of O(client_cert), when it is not in the same file.
-      - If not set, the value of the E(ONTAP_CLIENT_KEY) environment variable is used.
-    type: path
-  validate_certs:
-    description:
-      - Verify the TLS certificate of the cluster. Turn off only for tests.
-      - If not set, the value of the E(ONTAP_VALIDATE_CERTS) environment variable is used.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - PEM file of the CA (or bundle) that signed the cluster's certificate.
-      - Takes precedence over a E(REQUESTS_CA_BUNDLE) environment variable.
-      - If not set, the value of the E(ONTAP_CA_PATH) environment variable is used.
-    type: path
-notes:
-  - Credentials can be set once for every module of the platform with
-    C(module_defaults) and the action group C(group/hybridcloud.ops.ontap).
-  - Passwords are never returned nor logged.
-'''
+# Connection options of NetApp ONTAP modules: only what differs from the shared texts.
+ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
+    ("host", {"description": [
+        "ONTAP cluster management address, as a hostname, C(host:port), or a URL such as "
+        "C(https://cluster1.example.com).",
+        "The scheme defaults to C(https). Do not add the API path; the module adds C(/api).",
+        b.env_line("ONTAP_HOST")], "type": "str", "required": True}),
+    ("username", b.username("ONTAP", "User for HTTP basic authentication, for example C(admin) or a read-only "
+                                     "REST role user.", unless="O(client_cert)")),
+    ("password", b.password("ONTAP")),
+    ("client_cert", b.client_cert(
+        "ONTAP", "PEM certificate of a user set up for certificate authentication "
+                 "(C(security login create -authentication-method cert)), instead of a password.")),
+    ("client_key", b.client_key("ONTAP")),
+    ("validate_certs", b.validate_certs("ONTAP", "the cluster")),
+    ("ca_path", b.ca_path("ONTAP", "the cluster's")),
+], [
+    b.module_defaults_note("ontap"),
+    "Passwords are never returned nor logged.",
+]))

@@ -327,6 +327,26 @@ def find_peer(sites, wanted_url):
     return next((s for s in sites if not s.get("isLocal") and wanted in site_urls(s)), None)
 
 
+COMM_ERRORS = (("incoming", "incomingCommError"), ("outgoing", "outgoingCommError"))
+
+
+def site_health(site):
+    """``(healthy, problems)`` of a paired site: healthy when both ``state.incomingCommError`` and
+    ``state.outgoingCommError`` are empty; one readable line per error (direction, code, message)."""
+    state = site.get("state") if isinstance(site.get("state"), dict) else {}
+    problems = []
+    for direction, field in COMM_ERRORS:
+        error = state.get(field)
+        if not error:
+            continue
+        if isinstance(error, dict):
+            code, message = parse_error(error)[:2]
+            problems.append("%s: %s: %s" % (direction, code or "(no code)", message or "(no message)"))
+        else:
+            problems.append("%s: %s" % (direction, vendor_text(error)))
+    return not problems, problems
+
+
 def site_path(site):
     """``/sites/{site}``: vCenter-manager sites by ``id``, Cloud Director sites by name."""
     key = site.get("id") or site.get("site")

@@ -171,6 +171,44 @@ def query(client, resource, conditions=None):
     return [i for i in body.get("inventories") or [] if isinstance(i, dict)]
 
 
+# Rows asked for per query page, and values put in one ``?=`` list (keeps the URL short).
+PAGE_SIZE = 1000
+LIST_CHUNK = 100
+
+
+def query_all(client, resource, conditions=None, page_size=PAGE_SIZE):
+    """Every inventory matching ``conditions`` (ANDed), page by page (``limit``/``start`` with
+    ``replyWithCount``), so a large result is never cut at ZStack's default limit."""
+    found = []
+    while True:
+        params = {"limit": page_size, "start": len(found), "replyWithCount": "true"}
+        if conditions:
+            params["q"] = list(conditions)
+        reply = client.get("%s/%s" % (API_ROOT, resource), params=params)
+        body = reply.body if isinstance(reply.body, dict) else {}
+        page = [i for i in body.get("inventories") or [] if isinstance(i, dict)]
+        found.extend(page)
+        total = body.get("total")
+        if not page or len(page) < page_size or not isinstance(total, int) or len(found) >= total:
+            return found
+
+
+def query_in(client, resource, field, values):
+    """Every inventory whose ``field`` is one of ``values``: one ``field?=a,b,...`` query per
+    ``LIST_CHUNK`` values (a value containing a comma cannot be in such a list: it gets a
+    ``field=value`` query of its own)."""
+    values = list(dict.fromkeys(values))
+    listed = [v for v in values if "," not in v]
+    found = []
+    for start in range(0, len(listed), LIST_CHUNK):
+        chunk = listed[start:start + LIST_CHUNK]
+        found.extend(query_all(client, resource, ["%s?=%s" % (field, ",".join(chunk))]))
+    for value in values:
+        if "," in value:
+            found.extend(query_all(client, resource, ["%s=%s" % (field, value)]))
+    return found
+
+
 class ErrorPolicy:
     """ZStack's view of an error: a 503 carrying a ZStack error body is ZStack's final word
     (only a few codes are worth asking again), and an invalid session gets a hint."""
@@ -286,8 +324,12 @@ def connect(module, client=None):
 class AsyncCall:
     """One call of an asynchronous ZStack API and the job that carries it out.
 
-    The call carries our own ``X-Job-UUID`` and is never sent twice with it: when its reply is
-    lost, the job is followed by that uuid instead.
+    The call carries our own ``X-Job-UUID``: when its reply is lost, the job is followed by that
+    uuid instead of sending the call again. It is sent again only when ZStack said it did not run
+    it: the client re-sends it (same uuid) after an ``ID.1001`` answer and a new login, a 429 or a
+    refused connection; and ``_failed`` re-sends it once (new uuid) when the job itself failed with
+    ``ID.1001`` and a fresh read shows the change is not in place. Each repeat is of a call ZStack
+    did not run, and a state change sent again changes nothing.
     """
 
     def __init__(self, client, path, body):
@@ -315,9 +357,14 @@ class AsyncCall:
         except TransportError as exc:
             if exc.refused or exc.tls:
                 raise  # it never reached ZStack
-            self.lost, self.lost_at = True, self.client.clock()
-            self.warnings.append("The reply to PUT %s was lost (%s); followed ZStack job %s instead of "
-                                 "sending the call again." % (self.path, exc.msg, self.job_uuid))
+            self._lost(exc)
+            return
+        except ApiError as exc:
+            # A gateway's 502/504 (or a 503 without ZStack's error body) may come after ZStack took
+            # the call: follow the job by our uuid. ZStack's own errors and 429 mean it did not.
+            if not exc.transient or exc.status_code == 429:
+                raise
+            self._lost(exc)
             return
         body = reply.body if isinstance(reply.body, dict) else None
         if reply.status == 200:
@@ -329,6 +376,11 @@ class AsyncCall:
                                  "by the X-Job-UUID sent."
                                  % (self.path, describe_text(reply.text or ""), self.job_uuid))
         self.job_uuid = located or self.job_uuid
+
+    def _lost(self, exc):
+        self.lost, self.lost_at = True, self.client.clock()
+        self.warnings.append("The reply to PUT %s was lost (%s); followed ZStack job %s instead of "
+                             "sending the call again." % (self.path, exc.msg, self.job_uuid))
 
     def check(self):
         """Read the job once: ``(state, retry_after)`` with state one of processing, succeeded,
@@ -395,6 +447,34 @@ def run_async(client, path, body, what, wait, timeout, sleep_cap, settled, curre
                                vendor_code=call.error.get("code"))
         raise
     return call, result
+
+
+def async_poll(client, path, body, what, wait, settled, current):
+    """``(call, poll)`` for one of many asynchronous calls followed together by ``wait_all``.
+
+    The call is sent by the poll's first run, so the waiter's worker budget also bounds the
+    calls in flight; after that the poll follows the job as ``run_async`` does. An error of the
+    call itself ends that item (never sent again by the waiter)."""
+    call = AsyncCall(client, path, body)
+    follow = []
+
+    def poll():
+        if follow:
+            return follow[0]()
+        try:
+            call.send()
+        except HybridCloudError as exc:
+            exc.transient = False  # the waiter must not run the send again
+            raise
+        if call.result is not None:
+            done = _immediate(call, settled, current)
+            return Status(done.state, obj=done.obj, done=True)
+        if not wait and not call.lost:
+            return Status("accepted", obj=current, done=True)
+        follow.append(_job_poll(call, what, settled, current, accepted_is_enough=not wait))
+        return Status("sent", obj=current, detail="sent as ZStack job %s" % call.job_uuid)
+
+    return call, poll
 
 
 def _immediate(call, settled, current):

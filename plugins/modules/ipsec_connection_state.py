@@ -20,9 +20,18 @@ description:
     reports no change.
   - ZStack runs the change as an asynchronous job. By default the module follows the job until it
     ends, polling at once and then with pauses that grow with the time already waited.
-  - The call carries a job uuid of the module's own (C(X-Job-UUID)) and is never sent twice. When
-    its reply is lost, the module follows the job by that uuid, and reports a change that never
-    reached ZStack as a failure instead of sending it again.
+  - The call carries a job uuid of the module's own (C(X-Job-UUID)). When its reply is lost, the
+    module follows the job by that uuid, and reports a change that never reached ZStack as a
+    failure instead of sending it again.
+  - The C(PUT) is sent a second time only when ZStack said it did not run it. (1) The call itself
+    was answered with error C(ID.1001) (session expired), or with HTTP 429, or the connection was
+    refused: ZStack turned it away before creating a job. The module logs in again once (for
+    C(ID.1001)) and sends the same call again, with the same C(X-Job-UUID). (2) The job failed with
+    C(ID.1001): the module logs in again and reads the job once more. If it still shows that
+    failure and a fresh read of the connection shows that the state did not change, the module
+    sends the call once more, under a new job uuid. This is safe because a job refused for its
+    session did nothing, and because C(stateEvent) sets a state: sending it again to a connection
+    that already has that state changes nothing. ZStack runs the change at most once.
   - ZStack refuses to change a connection whose C(status) is not C(Ready). The module checks
     this before it sends anything and fails with the status it found.
   - The IPsec pre-shared key (C(authKey)) is masked in every result.
@@ -54,7 +63,7 @@ options:
   uuid:
     description:
       - UUID of the IPsec connection (32 hexadecimal characters, no dashes).
-      - Exactly one of O(uuid) and O(name) is required.
+      - Exactly one of O(uuid), O(name) and O(connections) is required.
     type: str
   name:
     description:
@@ -64,12 +73,52 @@ options:
   state:
     description:
       - The state the connection should have. ZStack's C(stateEvent) is C(enable) or C(disable).
+      - Required with O(uuid) or O(name); not used with O(connections), whose items have their own.
     type: str
     choices: [enabled, disabled]
-    required: true
+  connections:
+    description:
+      - Many connections in one run, instead of O(uuid), O(name) and O(state) - for example the
+        tunnels of a maintenance window.
+      - One login and one logout for the whole list. The connections are looked up in as few
+        queries as ZStack allows (C(uuid?=a,b,...) and C(name?=a,b,...)), a C(PUT) is sent only to
+        those whose state differs, and their jobs are followed side by side
+        (see O(max_concurrent)). Every job is followed to its end, also when another fails.
+      - The result has RV(connections), one entry per item in the order given. The task fails
+        after every job has ended when any item failed, naming each.
+      - An item may not be listed twice (same uuid, or same name).
+    type: list
+    elements: dict
+    suboptions:
+      uuid:
+        description: UUID of the connection. Exactly one of O(connections[].uuid) and O(connections[].name).
+        type: str
+      name:
+        description: Name of the connection; it must be unique on ZStack.
+        type: str
+      state:
+        description: The state the connection should have.
+        type: str
+        choices: [enabled, disabled]
+        required: true
+      system_tags:
+        description: ZStack system tags sent with this change (instead of O(system_tags)).
+        type: list
+        elements: str
+      user_tags:
+        description: ZStack user tags sent with this change (instead of O(user_tags)).
+        type: list
+        elements: str
+  max_concurrent:
+    description:
+      - With O(connections), the most requests to ZStack in flight at once (the state changes and
+        the polls of their jobs). The jobs themselves run on ZStack side by side.
+    type: int
+    default: 10
   system_tags:
     description:
       - ZStack system tags sent with the change (C(systemTags)). Only sent when the state changes.
+      - With O(connections), sent with each change.
     type: list
     elements: str
   user_tags:
@@ -128,6 +177,19 @@ EXAMPLES = r'''
         user_tags:
           - change:CHG-20431
         wait_timeout: 600
+
+- name: Maintenance window - disable many tunnels in one task (one login, jobs side by side)
+  hybridcloud.ops.ipsec_connection_state:
+    connections:
+      - name: dc-to-branch-01
+        state: disabled
+      - uuid: 76424bb25d3a37c9961fff1116bc06da
+        state: disabled
+  register: zstack_window
+
+- name: Show each connection's outcome
+  ansible.builtin.debug:
+    msg: "{{ zstack_window.connections | map(attribute='connection.name') | zip(zstack_window.connections | map(attribute='changed')) | list }}"
 
 - name: Preview a change (check mode, diff) - nothing is sent to ZStack
   hybridcloud.ops.ipsec_connection_state:
@@ -223,6 +285,50 @@ history:
   sample:
     - {state: processing, elapsed: 0.0}
     - {state: succeeded, elapsed: 2.418}
+connections:
+  description:
+    - With O(connections), one entry per item, in the order given.
+  returned: with O(connections)
+  type: list
+  elements: dict
+  contains:
+    item:
+      description: The item as given (C(uuid) or C(name), and C(state)).
+      type: dict
+    changed:
+      description: Whether this connection was (or, in check mode, would be) changed.
+      type: bool
+    connection:
+      description: The connection as its job left it (C(authKey) masked); absent when not found.
+      type: dict
+    job_uuid:
+      description: The ZStack job of the change, C(null) when nothing was sent.
+      type: str
+    elapsed:
+      description: Seconds spent following this job.
+      type: float
+    polls:
+      description: Job status requests made for this item.
+      type: int
+    history:
+      description: Each change of this job's state seen, with the seconds since the start.
+      type: list
+      elements: dict
+    failed:
+      description: Whether this item failed.
+      type: bool
+    msg:
+      description: Why this item failed.
+      type: str
+  sample:
+    - item: {name: dc-to-branch-01, state: disabled}
+      changed: true
+      failed: false
+      connection: {uuid: 13b5a2cd8c5c30a9a47ba95802cf4e1a, name: dc-to-branch-01, state: Disabled, authKey: "********"}
+      job_uuid: d825b1a26f4e474b8c59306081920ff2
+      elapsed: 2.1
+      polls: 4
+      history: [{state: sent, elapsed: 0.0}, {state: processing, elapsed: 0.4}, {state: succeeded, elapsed: 2.1}]
 error:
   description: ZStack's error body of a failed job (C(code), C(description), C(details), C(cause)).
   returned: when the job failed
@@ -235,11 +341,14 @@ error:
 '''
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _zstack as zstack
-from ansible_collections.hybridcloud.ops.plugins.module_utils._args import validate_wait, wait_spec
+from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
+    check_range, validate_wait, wait_spec,
+)
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
     HybridCloudError, InputError,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._module import run_module
+from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_all
 
 # option value -> (ZStack's state, ZStack's stateEvent)
 STATES = {"enabled": ("Enabled", "enable"), "disabled": ("Disabled", "disable")}
@@ -247,6 +356,10 @@ READY = "Ready"
 
 
 def validate(params):
+    if params.get("connections") is not None:
+        validate_many(params)
+    elif not params.get("state"):
+        raise InputError("state", "is required with uuid or name")
     zstack.check_uuid(params, "uuid")
     zstack.check_query_value(params, "name")
     for option in ("system_tags", "user_tags"):
@@ -254,6 +367,39 @@ def validate(params):
             if not tag or not tag.strip():
                 raise InputError(option, "must be a list of non-empty ZStack tags, got an empty one")
     validate_wait(params)
+
+
+def validate_many(params):
+    items = params["connections"]
+    for option in ("uuid", "name", "state"):
+        if params.get(option) is not None:
+            raise InputError("connections", "cannot be combined with %s: give each item its own "
+                             "uuid or name and state" % option)
+    if not items:
+        raise InputError("connections", "must list at least one connection")
+    for index, item in enumerate(items):
+        for option in ("system_tags", "user_tags"):
+            for tag in item.get(option) or []:
+                if not tag or not tag.strip():
+                    raise InputError("connections[%d].%s" % (index, option),
+                                     "must be a list of non-empty ZStack tags, got an empty one")
+    check_range(params, "max_concurrent", 1)
+    seen = {}
+    for index, item in enumerate(items):
+        where = "connections[%d]" % index
+        if bool(item.get("uuid")) == bool(item.get("name")):
+            raise InputError(where, "needs exactly one of uuid and name, got %s"
+                             % ({k: v for k, v in item.items() if v is not None},))
+        key = ("uuid", item["uuid"].lower()) if item.get("uuid") else ("name", item["name"])
+        try:
+            zstack.check_uuid(item, "uuid")
+            zstack.check_query_value(item, "name")
+        except InputError as exc:
+            raise InputError("%s.%s" % (where, exc.option), exc.msg.split(": ", 1)[1])
+        if key in seen:
+            raise InputError(where, "lists %s %r again (also connections[%d]); list each connection once"
+                             % (key[0], item[key[0]], seen[key]))
+        seen[key] = index
 
 
 def same_state(state, wanted):
@@ -283,6 +429,156 @@ def find_connection(client, params):
 
 
 def run(module, client):
+    if module.params.get("connections") is not None:
+        return run_many(module, client)
+    return run_one(module, client)
+
+
+def change_body(params, event):
+    body = {"changeIPSecConnectionState": {"stateEvent": event}}
+    if params["system_tags"]:
+        body["systemTags"] = params["system_tags"]
+    if params["user_tags"]:
+        body["userTags"] = params["user_tags"]
+    return body
+
+
+def not_ready(inventory, wanted):
+    """The failure when ZStack would refuse the change (its status is not Ready), else None."""
+    status = inventory.get("status")
+    if status is not None and status != READY:
+        return ("ZStack cannot change the state of %s to %s: its status is %s, and ZStack only changes a "
+                "connection whose status is %s. Nothing was sent." % (label(inventory), wanted, status, READY))
+    return None
+
+
+def settled_reader(module, client, uuid, wanted):
+    def settled():
+        """The connection, masked, when it already has the wanted state; else None."""
+        now = zstack.query(client, "ipsec/%s" % uuid)
+        if not now:
+            return None
+        zstack.protect(module, now[0])
+        return zstack.masked(now[0]) if same_state(now[0].get("state"), wanted) else None
+    return settled
+
+
+def lookup_many(module, client, items):
+    """Per item, the connection found (raw) or the reason it cannot be used; in as few queries as
+    ZStack allows: one ``uuid?=`` and one ``name?=`` list."""
+    uuids = [i["uuid"] for i in items if i.get("uuid")]
+    names = [i["name"] for i in items if i.get("name")]
+    by_uuid, by_name = {}, {}
+    if uuids:
+        for inv in zstack.query_in(client, "ipsec", "uuid", uuids):
+            by_uuid[str(inv.get("uuid")).lower()] = inv
+    if names:
+        for inv in zstack.query_in(client, "ipsec", "name", names):
+            by_name.setdefault(inv.get("name"), []).append(inv)
+    found = []
+    for item in items:
+        if item.get("uuid"):
+            inv = by_uuid.get(item["uuid"].lower())
+            found.append(inv if inv is not None else
+                         "ZStack has no IPsec connection with uuid %s" % item["uuid"])
+            continue
+        named = by_name.get(item["name"], [])
+        if not named:
+            found.append("ZStack has no IPsec connection named %r" % item["name"])
+        elif len(named) > 1:
+            found.append("%d ZStack IPsec connections are named %r (uuids: %s); give its uuid instead"
+                         % (len(named), item["name"], ", ".join(str(i.get("uuid")) for i in named)))
+        else:
+            found.append(named[0])
+    for inv in found:
+        if isinstance(inv, dict):
+            zstack.protect(module, inv)
+    return found
+
+
+def run_many(module, client):
+    params = module.params
+    items = [dict((k, v) for k, v in item.items() if v is not None) for item in params["connections"]]
+    found = lookup_many(module, client, items)
+    entries, polls, whats, calls = [], [], [], {}
+    for index, (item, inv) in enumerate(zip(items, found)):
+        entry = dict(item=item, changed=False, failed=False, job_uuid=None, elapsed=0.0, polls=0, history=[])
+        entries.append(entry)
+        if not isinstance(inv, dict):
+            entry.update(failed=True, msg=inv)
+            continue
+        before = zstack.masked(inv)
+        entry["connection"] = before
+        uuid = before.get("uuid")
+        wanted, event = STATES[item["state"]]
+        if not zstack.UUID_FORM.match(str(uuid)):
+            entry.update(failed=True, msg="ZStack returned an IPsec connection without a valid uuid: %r" % uuid)
+            continue
+        if same_state(before.get("state"), wanted):
+            continue
+        refused = not_ready(before, wanted)
+        if refused:
+            entry.update(failed=True, msg=refused)
+            continue
+        entry["changed"] = True
+        if module.check_mode:
+            entry["connection"] = dict(before, state=wanted)
+            continue
+        what = "%s to be %s" % (label(before), wanted)
+        call, poll = zstack.async_poll(
+            client, "%s/ipsec/%s/actions" % (zstack.API_ROOT, uuid),
+            change_body(dict(params, **dict((k, item[k]) for k in ("system_tags", "user_tags") if item.get(k))),
+                        event), what,
+            wait=params["wait"], settled=settled_reader(module, client, uuid, wanted), current=before)
+        calls[len(polls)] = (index, call)
+        polls.append(poll)
+        whats.append(what)
+
+    if polls:
+        outcomes = wait_all(polls, whats, params["wait_timeout"], params["wait_sleep"],
+                            result_key="connection", max_workers=min(params["max_concurrent"], len(polls)),
+                            client=client, clock=client.clock, sleep=client.sleep, rng=client.rng)
+        for slot, outcome in enumerate(outcomes):
+            index, call = calls[slot]
+            entry = entries[index]
+            for warning in call.warnings:
+                module.warn("%s: %s" % (label(entry["connection"]), warning))
+            entry["job_uuid"] = call.job_uuid
+            if isinstance(outcome, BaseException):
+                context = getattr(outcome, "context", {})
+                entry.update(failed=True, msg=getattr(outcome, "msg", str(outcome)))
+                for key in ("elapsed", "polls", "history", "connection"):
+                    if context.get(key) is not None:
+                        entry[key] = context[key]
+                if call.error is not None:
+                    entry["error"] = {"error": call.error}
+                # A change whose job failed may still have been sent: it counts as attempted.
+                entry["changed"] = call.job_uuid is not None and not call.error
+                continue
+            entry.update(connection=outcome.obj, elapsed=outcome.elapsed, polls=outcome.polls,
+                         history=outcome.history)
+
+    result = dict(changed=any(e["changed"] for e in entries), connections=entries)
+    if module._diff:
+        before, after = {}, {}
+        for entry, inv in zip(entries, found):
+            if isinstance(inv, dict):
+                key = label(inv)
+                before[key] = inv.get("state")
+                after[key] = (entry.get("connection") or {}).get("state") if entry["failed"] \
+                    else STATES[entry["item"]["state"]][0]
+        result["diff"] = dict(before=before, after=after)
+    failed = [e for e in entries if e["failed"]]
+    if failed:
+        raise HybridCloudError(
+            "%d of %d IPsec connections failed: %s" % (
+                len(failed), len(entries),
+                " | ".join("%s: %s" % (e["item"].get("name") or e["item"].get("uuid"), e["msg"]) for e in failed)),
+            **result)
+    return result
+
+
+def run_one(module, client):
     params = module.params
     wanted, event = STATES[params["state"]]
     found = find_connection(client, params)
@@ -304,33 +600,18 @@ def run(module, client):
 
     # ZStack refuses the change unless the connection is Ready: say so before sending anything
     # (also in check mode, whose prediction would otherwise be wrong).
-    status = before.get("status")
-    if status is not None and status != READY:
-        raise HybridCloudError(
-            "ZStack cannot change the state of %s to %s: its status is %s, and ZStack only changes a "
-            "connection whose status is %s. Nothing was sent." % (label(before), wanted, status, READY),
-            connection=before)
+    refused = not_ready(before, wanted)
+    if refused:
+        raise HybridCloudError(refused, connection=before)
 
     result["changed"] = True
     if module.check_mode:
         result["connection"] = dict(before, state=wanted)
         return result
 
-    def settled():
-        """The connection, masked, when it already has the wanted state; else None."""
-        now = zstack.query(client, "ipsec/%s" % uuid)
-        if not now:
-            return None
-        zstack.protect(module, now[0])
-        return zstack.masked(now[0]) if same_state(now[0].get("state"), wanted) else None
-
-    body = {"changeIPSecConnectionState": {"stateEvent": event}}
-    if params["system_tags"]:
-        body["systemTags"] = params["system_tags"]
-    if params["user_tags"]:
-        body["userTags"] = params["user_tags"]
+    settled = settled_reader(module, client, uuid, wanted)
     call, outcome = zstack.run_async(
-        client, "%s/ipsec/%s/actions" % (zstack.API_ROOT, uuid), body,
+        client, "%s/ipsec/%s/actions" % (zstack.API_ROOT, uuid), change_body(params, event),
         what="%s to be %s" % (label(before), wanted), wait=params["wait"],
         timeout=params["wait_timeout"], sleep_cap=params["wait_sleep"],
         settled=settled, current=before, result_key="connection")
@@ -346,7 +627,15 @@ def main():
     argument_spec.update(
         uuid=dict(type="str"),
         name=dict(type="str"),
-        state=dict(type="str", required=True, choices=["enabled", "disabled"]),
+        state=dict(type="str", choices=["enabled", "disabled"]),
+        connections=dict(type="list", elements="dict", options=dict(
+            uuid=dict(type="str"),
+            name=dict(type="str"),
+            state=dict(type="str", required=True, choices=["enabled", "disabled"]),
+            system_tags=dict(type="list", elements="str"),
+            user_tags=dict(type="list", elements="str"),
+        )),
+        max_concurrent=dict(type="int", default=10),
         system_tags=dict(type="list", elements="str"),
         user_tags=dict(type="list", elements="str"),
     )
@@ -354,7 +643,7 @@ def main():
     run_module(
         argument_spec, run, connect=zstack.connect, validate=validate,
         mutually_exclusive=[("uuid", "name")],
-        required_one_of=[("uuid", "name")],
+        required_one_of=[("uuid", "name", "connections")],
     )
 
 

@@ -18,12 +18,16 @@ description:
   - Idempotent. The module first reads the pairings (C(GET /sites)) and looks for the peer by
     its API URL (C(apiUrl) or C(apiPublicUrl); scheme and host case, the default port 443 and a
     trailing slash do not matter). When the peer is already paired with the same thumbprint,
-    nothing is sent. When it is paired with a different thumbprint, the task fails naming both
-    and changes nothing.
+    nothing is sent. When it is paired with a different thumbprint (for example after the peer's
+    certificate was renewed), the task fails naming both and changes nothing, unless
+    O(update_thumbprint=true): then the module re-pairs (C(PUT /sites/{site}), vCDA's "Repair
+    Sites") with the new thumbprint and waits for its task.
+  - A given O(description) that differs from the paired record's is updated the same way
+    (C(PUT /sites/{site})).
   - Pairing must be done on both sites. Run the module once against each appliance, each
     pointing at the other (see the examples); the C(site_pairing) role does both.
   - With O(state=absent), removes the pairing (C(DELETE /sites/{site})) and waits for its task.
-  - A C(POST) or C(DELETE) whose reply is lost is never sent again. The module reads the
+  - A C(POST), C(PUT) or C(DELETE) whose reply is lost is never sent again. The module reads the
     pairings instead; when the appliance may still be working on the request (connection reset,
     read timeout, HTTP 500, 502 or 504), it keeps reading them for up to 30 seconds (within
     O(wait_timeout)). If the pairing is not there, the task fails saying so, and a re-run is
@@ -42,11 +46,13 @@ attributes:
   check_mode:
     support: full
     details:
-      - Reads the pairings (and the peer's certificate) but sends no C(POST) nor C(DELETE) of
-        C(/sites); the result predicts the change. The login and logout still happen.
+      - Reads the pairings (and the peer's certificate) but sends no C(POST), C(PUT) nor
+        C(DELETE) of C(/sites); the result predicts the change. The login and logout still happen.
   diff_mode:
     support: full
-    details: Shows the pairing (C(apiUrl), C(apiThumbprint), C(description), C(site)) before and after.
+    details:
+      - Shows the pairing (C(apiUrl), C(apiThumbprint), C(description), C(site)) before and after;
+        a re-pair shows the old and the new thumbprint.
   platform:
     platforms: all
   action_group:
@@ -75,9 +81,20 @@ options:
   description:
     description:
       - Description of the peer site, stored with the pairing.
-      - Used only when the pairing is made; an existing pairing with another description is left
-        as it is (with a warning).
+      - When an existing pairing has another description, it is updated (C(PUT /sites/{site})).
     type: str
+  update_thumbprint:
+    description:
+      - What to do when the peer is already paired under another thumbprint than the wanted one
+        (O(peer_api_thumbprint), or the one read from the peer's certificate).
+      - V(false) fails naming both thumbprints and changes nothing - the safe default, as a
+        changed certificate may also mean a man in the middle.
+      - V(true) re-pairs with the wanted thumbprint (C(PUT /sites/{site}) with C(apiUrl),
+        C(apiThumbprint), C(description); C({site}) is the record's C(id), else its site name) and
+        follows the task. Pin O(peer_api_thumbprint) to the new certificate's thumbprint.
+      - Only with O(state=present).
+    type: bool
+    default: false
   site:
     description:
       - The site name of the peer, for pairing two Cloud Director sites (vCDA requires it there;
@@ -154,6 +171,13 @@ EXAMPLES = r'''
     peer_api_thumbprint: "{{ cloud_b_thumbprint }}"
     site: cloud-b
     wait_timeout: 900
+
+- name: Site B's certificate was renewed - re-pair A with B under its new thumbprint (preview with --check --diff)
+  hybridcloud.ops.replication_site_pair:
+    host: vcda-a.example.com
+    peer_api_url: https://vcda-b.example.com:443
+    peer_api_thumbprint: "SHA-256:0A:93:51:6E:2C:77:D1:B8:45:AE:9F:03:C6:5B:18:E2:7D:44:A1:6F:B9:20:3C:8E:51:D7:06:9A:EC:34:F2:1B"
+    update_thumbprint: true
 
 - name: Remove the pairing with site B from site A
   hybridcloud.ops.replication_site_pair:
@@ -242,6 +266,9 @@ def validate(params):
         vcda.normalise_thumbprint(params["peer_api_thumbprint"], "peer_api_thumbprint")
     if params["site"] is not None and not params["site"].strip():
         raise InputError("site", "must be the peer's site name, got an empty string")
+    if params.get("update_thumbprint") and params["state"] != "present":
+        raise InputError("update_thumbprint", "only applies with state: present (it re-pairs an existing "
+                                              "pairing), got state: %s" % params["state"])
     validate_wait(params)
 
 
@@ -265,14 +292,17 @@ def pair(module, client, peer_url):
 
     if current is not None:
         have = str(current.get("apiThumbprint") or "").strip().upper()
-        if have != thumbprint:
+        if have != thumbprint and not params.get("update_thumbprint"):
             raise HybridCloudError(
                 "%s is already paired with thumbprint %s, but the thumbprint wanted is %s. Nothing "
-                "was changed. If the peer's certificate was replaced on purpose, remove the pairing "
-                "(state: absent) and pair again with the new thumbprint; otherwise find out why the "
-                "peer presents another certificate." % (peer_url, have or "(none)", thumbprint),
+                "was changed. If the peer's certificate was replaced on purpose, set "
+                "update_thumbprint: true to re-pair with the new thumbprint; otherwise find out why "
+                "the peer presents another certificate." % (peer_url, have or "(none)", thumbprint),
                 site=current, peer_api_thumbprint=thumbprint)
         warn_about_differences(module, current)
+        new_description = params["description"] is not None and current.get("description") != params["description"]
+        if have != thumbprint or new_description:
+            return repair(module, client, current, peer_url, thumbprint, result)
         result.update(changed=False, site=current)
         return with_diff(module, result, summary(current), summary(current))
 
@@ -295,6 +325,43 @@ def pair(module, client, peer_url):
         result["site"] = outcome
     elif params["wait"]:
         result["site"] = vcda.find_peer(vcda.list_sites(client), peer_url) or wanted
+    return result
+
+
+def repair(module, client, current, peer_url, thumbprint, result):
+    """Re-pair an existing pairing (``PUT /sites/<id or site name>``, vCDA's "Repair Sites") with
+    the wanted thumbprint and description, and follow its task."""
+    params = module.params
+    description = params["description"] if params["description"] is not None else current.get("description")
+    body = {"apiUrl": peer_url, "apiThumbprint": thumbprint}
+    if description is not None:
+        body["description"] = description
+    after = dict(summary(current), apiThumbprint=thumbprint)
+    if description is not None:
+        after["description"] = description
+    result.update(changed=True, site=dict(current, **body))
+    with_diff(module, result, summary(current), after)
+    if module.check_mode:
+        return result
+    path = vcda.site_path(current)
+
+    def settled(site):
+        return (site is not None and str(site.get("apiThumbprint") or "").strip().upper() == thumbprint
+                and (description is None or site.get("description") == description))
+
+    try:
+        reply = client.put(path, json=body, idempotent=False)
+    except (ApiError, TransportError) as exc:
+        result["site"] = recover_lost_reply(module, client, exc, peer_url, want_paired=True, settled=settled)
+        return result
+    task = vcda.task_of_reply(reply, "PUT", path)
+    label = "vCDA task %s re-pairing with %s" % (task["id"], peer_url)
+    finish(module, client, task, label, result, dict(peer_api_thumbprint=thumbprint, site=current))
+    outcome = result["task"].get("result")
+    if isinstance(outcome, dict) and outcome.get("apiUrl"):
+        result["site"] = outcome
+    elif params["wait"]:
+        result["site"] = vcda.find_peer(vcda.list_sites(client), peer_url) or result["site"]
     return result
 
 
@@ -325,7 +392,7 @@ def requested_record(params, peer_url, thumbprint):
 
 
 def warn_about_differences(module, current):
-    for option in ("description", "site"):
+    for option in ("site",):
         wanted = module.params[option]
         if wanted is not None and current.get(option) != wanted:
             module.warn("The existing pairing's %s is %r, not %r; an existing pairing is left as it "
@@ -376,9 +443,10 @@ def finish(module, client, task, label, result, context):
     result.update(task=waited.obj, elapsed=waited.elapsed, polls=waited.polls, history=waited.history)
 
 
-def recover_lost_reply(module, client, exc, peer_url, want_paired):
-    """A POST/DELETE of /sites that may have reached vCDA is never sent again: read the
-    pairings instead. Returns the peer's record (or None) when it is as wanted, else raises."""
+def recover_lost_reply(module, client, exc, peer_url, want_paired, settled=None):
+    """A POST/PUT/DELETE of /sites that may have reached vCDA is never sent again: read the
+    pairings instead. Returns the peer's record (or None) when it is as wanted (``settled(site)``
+    when given, else paired or not), else raises."""
     if isinstance(exc, TransportError) and exc.tls:
         raise exc
     status = getattr(exc, "status_code", None)
@@ -390,9 +458,14 @@ def recover_lost_reply(module, client, exc, peer_url, want_paired):
     patience = 0 if declined or not params["wait"] else min(params["wait_timeout"], RECHECK_SECONDS)
     goal = "paired" if want_paired else "unpaired"
 
+    if settled is not None:
+        goal = "re-paired"
+
     def poll():
         site = vcda.find_peer(vcda.list_sites(client), peer_url)
         state = "paired" if site is not None else "unpaired"
+        if settled is not None:
+            state = "re-paired" if settled(site) else state
         return Status(state, obj=site, done=state == goal)
 
     if patience:
@@ -440,6 +513,7 @@ def main():
         description=dict(type="str"),
         site=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
+        update_thumbprint=dict(type="bool", default=False),
     )
     argument_spec.update(wait_spec(wait=True, wait_timeout=600))
     run_module(argument_spec, run, connect=vcda.connect, validate=validate)

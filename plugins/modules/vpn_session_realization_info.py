@@ -10,18 +10,28 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 ---
 module: vpn_session_realization_info
-short_description: Wait until a change to an NSX-T IPsec VPN session is realized
+short_description: Wait until a change to an NSX IPsec VPN session is realized, or its tunnel is up
 version_added: 1.0.0
 description:
-  - Reads the realization state of one or more IPsec VPN sessions from VMware NSX-T Manager
-    (C(GET /api/v1/vpn/ipsec/sessions/{id}/state)) and, by default, waits until the change is
-    realized, in effect, or the session is deleted.
+  - Reads the realization state of one or more IPsec VPN sessions from VMware NSX and, by
+    default, waits until the change is realized, in effect, the session is deleted, or its tunnel
+    is up or down.
+  - "Two API generations: sessions given by Policy path (O(session_path), O(session_paths); NSX-T
+    3.x, NSX 4.x and 9.x) are followed through the Policy API: realization through
+    C(GET /policy/api/v1/infra/realized-state/realized-entities?intent_path=), the tunnel through
+    C(.../sessions/<id>/detailed-status). Sessions given by Manager id (O(session_id),
+    O(session_ids), O(sessions); NSX-T 3.x/4.x only, the Manager API is removed in NSX 9.0) are
+    followed through C(GET /api/v1/vpn/ipsec/sessions/{id}/state) and C(.../status)."
   - Polls at once, then with pauses that start near half a second and grow with the time
     already waited, so the task returns moments after NSX is done.
   - Fails at once on an C(error)-type state, listing each transport node's failure message,
     and on NSX error 110199 (the IPsec VPN service of the session is disabled).
-  - Several sessions (O(session_ids), or O(sessions) with a request id each) are followed
-    concurrently in one run over one connection pool, within NSX's request-rate limits.
+  - With a Policy path, V(realized) means every realized entity of the intent is C(REALIZED);
+    C(ERROR) fails at once with every alarm's message; C(UNREALIZED), C(UNAVAILABLE) or no entity
+    yet keep waiting. O(changed_since) ties the wait to one change, so that a C(REALIZED) left from
+    before the change is never taken for it.
+  - Several sessions (O(session_ids), O(session_paths), or O(sessions) with a request id each) are
+    followed concurrently in one run over one connection pool, within NSX's request-rate limits.
   - Never changes anything on NSX.
 author:
   - hybridcloud.ops contributors (@hybridcloud)
@@ -50,8 +60,34 @@ options:
   session_id:
     description:
       - ID of the IPsec VPN session to follow.
-      - Exactly one of O(session_id), O(session_ids) and O(sessions) is required.
+      - Exactly one of O(session_id), O(session_ids), O(sessions), O(session_path) and
+        O(session_paths) is required.
     type: str
+  session_path:
+    description:
+      - Policy path of the IPsec VPN session to follow, for example
+        C(/infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office); the same
+        under C(tier-0s), or C(/orgs/<org>/projects/<project>/infra/tier-1s/...) for a project's
+        session. Accepted with or without the C(/policy/api/v1) prefix (the C(path) field of the
+        session object is this path).
+      - Checked before any request; a path with C(..), a query string, or that is not a session's
+        path is refused.
+    type: str
+  session_paths:
+    description:
+      - Policy paths of several sessions to follow concurrently in one run, as O(session_path).
+      - RV(sessions) has one entry per path in the same order.
+    type: list
+    elements: str
+  changed_since:
+    description:
+      - With a Policy path, count only realized entities whose C(_last_modified_time) is at or after
+        this time (epoch milliseconds, NSX's clock), so that a C(REALIZED) left from before a
+        change is not taken for that change.
+      - Pass the session's C(_last_modified_time) as read right after the change (what
+        M(hybridcloud.ops.vpn_session_state) does).
+      - Only with O(session_path) or O(session_paths) and O(wait_for=realized).
+    type: int
   session_ids:
     description:
       - IDs of several IPsec VPN sessions to follow concurrently in one run.
@@ -84,14 +120,25 @@ options:
       - V(realized) succeeds when the state is C(in_sync) (the hosts have received the
         configuration) or C(success) (it is in effect).
       - V(in_effect) succeeds only on C(success).
-      - V(deleted) succeeds when NSX answers 404 with error code 600 (the session is gone).
+      - V(deleted) succeeds when NSX answers 404 (Manager error code 600; for a Policy path, a 404
+        of the path).
+      - V(tunnel_up) succeeds when every enforcement point reports C(runtime_status) C(UP) (IKE and
+        every tunnel up); V(tunnel_down) when every one reports C(DOWN). Read from the Policy
+        C(detailed-status), or the Manager C(status) of a session id. The timeout message names the
+        last C(runtime_status), C(ike_session_state) and C(fail_reason).
+      - With a Policy path, V(realized) means every realized entity is C(REALIZED); V(in_effect) is
+        Manager-only and refused with a path.
     type: str
-    choices: [realized, in_effect, deleted]
+    choices: [realized, in_effect, deleted, tunnel_up, tunnel_down]
     default: realized
 notes:
   - NSX admits about 100 requests per second and 40 concurrent requests per client; the module
     stays within half of that and treats NSX's 429 (error code 102) and 503 as transient.
 seealso:
+  - module: hybridcloud.ops.vpn_session_state
+  - name: NSX Policy API, realized state of an intent
+    description: GenericPolicyRealizedResource, the realized entities this module reads for a Policy path.
+    link: https://developer.broadcom.com/xapis/nsx-t-data-center-rest-api/latest/
   - name: NSX-T Data Center API guide, IPsec VPN session realization state
     description: The API this module reads.
     link: https://developer.vmware.com/apis/1163/nsx-t
@@ -136,6 +183,18 @@ EXAMPLES = r'''
           - 3f1f0c14-5c4e-4bd6-a3c0-2a8f1c0e9d21
         wait_timeout: 600
 
+- name: Wait until a Policy session is realized, then until its tunnel is up
+  hybridcloud.ops.vpn_session_realization_info:
+    session_path: /infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office
+    wait_for: tunnel_up
+    wait_timeout: 120
+  register: nsx_tunnel
+
+- name: Follow one Policy change, never taking a REALIZED left from before it
+  hybridcloud.ops.vpn_session_realization_info:
+    session_path: /orgs/default/projects/tenant-a/infra/tier-1s/t1/ipsec-vpn-services/vpn/sessions/s1
+    changed_since: "{{ session_after_patch.json._last_modified_time }}"
+
 - name: Read the state once, without waiting, and branch on it
   hybridcloud.ops.vpn_session_realization_info:
     session_id: 8dd1c386-9b2c-4448-85b8-51ff649fae4f
@@ -158,7 +217,12 @@ RETURN = r'''
 realization:
   description:
     - The last realization state NSX returned for the session (C(IPSecVPNSessionState)).
+    - "For a Policy path: C(state), the state of the intent as a whole (C(REALIZED), C(ERROR),
+      C(UNREALIZED), C(UNAVAILABLE), C(NO_ENTITY) when nothing is realized yet, C(STALE) when every
+      realized entity is from before O(changed_since)), C(entities) (the realized entities counted,
+      alarms kept) and C(ignored_entities) (how many were from before O(changed_since))."
     - With O(wait_for=deleted) and the session gone, the NSX 404 error body.
+    - Empty when only the tunnel was read (O(wait_for=tunnel_up) or O(wait_for=tunnel_down)).
   returned: when one session is followed (also on failure and timeout)
   type: dict
   sample:
@@ -186,10 +250,49 @@ realization:
       type: int
       returned: when NSX reports it
 in_sync:
-  description: Whether the session's configuration is realized (state C(in_sync) or C(success)).
+  description: Whether the session's configuration is realized (state C(in_sync) or C(success); for a Policy path C(REALIZED)).
   returned: when one session is followed
   type: bool
   sample: true
+tunnel:
+  description: The tunnel as NSX reports it, whenever its status was read.
+  returned: when O(wait_for=tunnel_up) or O(wait_for=tunnel_down)
+  type: dict
+  sample:
+    runtime_status: UP
+    ike_session_state: UP
+    fail_reason: null
+    total_tunnels: 1
+    negotiated_tunnels: 1
+    failed_tunnels: 0
+  contains:
+    runtime_status:
+      description: C(UP) when every enforcement point is up, C(DOWN) when every one is down, else C(DEGRADED) (or C(UNKNOWN)).
+      type: str
+    ike_session_state:
+      description: The IKE session state, C(UP), C(DOWN) or C(NEGOTIATING).
+      type: str
+    fail_reason:
+      description: Why IKE is down, as NSX says.
+      type: str
+    total_tunnels:
+      description: Tunnels of the session (over all enforcement points).
+      type: int
+    negotiated_tunnels:
+      description: Tunnels negotiated.
+      type: int
+    failed_tunnels:
+      description: Tunnels failed.
+      type: int
+    enforcement_points:
+      description: The same figures for each enforcement point.
+      type: list
+      elements: dict
+session_path:
+  description: The Policy path followed (without the C(/policy/api/v1) prefix).
+  returned: when O(session_path) is used
+  type: str
+  sample: /infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office
 deleted:
   description: Whether NSX reports the session gone (404, error code 600).
   returned: when O(wait_for=deleted)
@@ -201,14 +304,20 @@ request_id:
   type: str
   sample: e550100d-f722-40cc-9de6-cf84d3da3ccb
 sessions:
-  description: One entry per session of O(session_ids) or O(sessions), in the same order.
-  returned: when O(session_ids) or O(sessions) is used (also on failure)
+  description: One entry per session of O(session_ids), O(session_paths) or O(sessions), in the same order.
+  returned: when O(session_ids), O(session_paths) or O(sessions) is used (also on failure)
   type: list
   elements: dict
   contains:
     session_id:
-      description: The session ID.
+      description: The session ID (for a Policy path, the last segment of the path).
       type: str
+    session_path:
+      description: The Policy path, for O(session_paths).
+      type: str
+    tunnel:
+      description: As RV(tunnel), when read.
+      type: dict
     request_id:
       description: The request id followed for this session, if any.
       type: str
@@ -260,175 +369,137 @@ import re
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _nsxt as nsxt
 from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
-    check_identifier, validate_wait, wait_spec,
+    check_identifier, check_range, validate_wait, wait_spec,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
-    ApiError, HybridCloudError, InputError,
+    HybridCloudError, InputError,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._module import run_module
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import (
-    Status, WaitResult, wait_all,
-)
 
-WANTED = {"realized": nsxt.REALIZED_STATES, "in_effect": nsxt.IN_EFFECT_STATES}
-GOAL = {
-    "realized": "to be realized (in_sync or success)",
-    "in_effect": "to be in effect (success)",
-    "deleted": "to be deleted (404, error code 600)",
-}
 ID_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
+WAIT_FOR = ["realized", "in_effect", "deleted", "tunnel_up", "tunnel_down"]
 
 
 def validate(params):
     check_identifier(params, "session_id", ID_FORM, "an NSX object ID such as a UUID")
     check_identifier(params, "session_ids", ID_FORM, "a list of NSX object IDs such as UUIDs")
     check_identifier(params, "request_id", ID_FORM, "the x-nsx-requestid of a change")
-    for option in ("session_ids", "sessions"):
-        if params[option] is not None and not params[option]:
+    for option in ("session_ids", "sessions", "session_paths"):
+        if params.get(option) is not None and not params[option]:
             raise InputError(option, "must list at least one session")
     for index, item in enumerate(params["sessions"] or []):
         for key, what in (("id", "an NSX object ID"), ("request_id", "the x-nsx-requestid of a change")):
             option = "sessions[%d].%s" % (index, key)
             check_identifier({option: item.get(key)}, option, ID_FORM, what)
+    paths = policy_paths(params)  # form-checked here, before any request
+    if paths and params["wait_for"] == "in_effect":
+        raise InputError("wait_for", "in_effect is a state of the Manager API; with a Policy path "
+                                     "use realized (every realized entity REALIZED) or tunnel_up")
+    if params.get("changed_since") is not None:
+        if not paths:
+            raise InputError("changed_since", "applies to Policy paths only (session_path or session_paths)")
+        if params["wait_for"] != "realized":
+            raise InputError("changed_since", "applies to wait_for: realized only")
+        check_range(params, "changed_since", 0)
     validate_wait(params)
 
 
+def policy_paths(params):
+    """The PolicyPath of each given path (InputError naming the option of a bad one), or []."""
+    if params.get("session_path") is not None:
+        return [nsxt.parse_session_path(params["session_path"], "session_path")]
+    return [nsxt.parse_session_path(value, "session_paths[%d]" % index)
+            for index, value in enumerate(params.get("session_paths") or [])]
+
+
 def requested_sessions(params):
-    """[(session id, request id or None)] in the order the user gave them."""
+    """[(label, poll factory arguments)] in the order the user gave them."""
+    paths = policy_paths(params)
+    if paths:
+        return [("path", p, None) for p in paths]
     if params["sessions"]:
-        return [(item["id"], item.get("request_id")) for item in params["sessions"]]
+        return [("id", item["id"], item.get("request_id")) for item in params["sessions"]]
     if params["session_ids"]:
-        return [(sid, None) for sid in params["session_ids"]]
-    return [(params["session_id"], params["request_id"])]
+        return [("id", sid, None) for sid in params["session_ids"]]
+    return [("id", params["session_id"], params["request_id"])]
 
 
-def session_poll(client, session_id, request_id, wait_for):
-    """A function that reads the session once and says what the state means."""
-    path = nsxt.session_state_path(session_id)
-    query = {"request_id": request_id} if request_id else None
-    label = "NSX IPsec VPN session %s" % session_id
-
-    def poll():
-        try:
-            body = client.get(path, params=query).body or {}
-        except ApiError as exc:
-            if exc.status_code == 404 and exc.vendor_code == nsxt.ERROR_NOT_FOUND:
-                if wait_for == "deleted":
-                    return Status("deleted", obj=exc.error, done=True)
-                raise ApiError("%s not found: %s (to wait for a deletion, use wait_for: deleted)"
-                               % (label, exc.msg), **_context(exc))
-            if exc.status_code == 400 and exc.vendor_code == nsxt.ERROR_SERVICE_DISABLED:
-                raise ApiError("%s: %s. Hint: enable the IPsec VPN service of this session "
-                               "before waiting for its realization." % (label, exc.msg),
-                               **_context(exc))
-            raise
-        state = body.get("state")
-        if wait_for == "deleted":
-            return Status(state, obj=body, detail="the session still exists")
-        if nsxt.is_failed_state(state):
-            return Status(state, obj=body, failure="%s failed to realize: %s"
-                          % (label, nsxt.describe_failure(body)))
-        return Status(state, obj=body, done=state in WANTED[wait_for],
-                      detail=body.get("failure_message"))
-
-    return poll
-
-
-def read_once(poll):
-    """wait: false - one read, reported as it is (a failed state is data, not a failure)."""
-    try:
-        status = poll()
-    except HybridCloudError as exc:
-        return exc
-    once = WaitResult()
-    once.obj, once.state, once.polls, once.done = status.obj, status.state, 1, status.done
-    once.history = [{"state": status.state, "elapsed": 0.0}]
-    return once
-
-
-def _context(exc):
-    return dict((k, v) for k, v in exc.context.items())
-
-
-def outcome_fields(outcome, wait_for):
-    """What the user gets back for one session, from a WaitResult or the error that ended it."""
-    result = outcome if isinstance(outcome, WaitResult) else getattr(outcome, "result", None)
-    obj = result.obj if result is not None else None
-    state = (obj or {}).get("state") if wait_for != "deleted" else None
-    fields = dict(
-        realization=obj or {},
-        in_sync=state in nsxt.REALIZED_STATES,
-        elapsed=result.elapsed if result else 0.0,
-        polls=result.polls if result else 0,
-        history=result.history if result else [],
-    )
-    if wait_for == "deleted":
-        fields["deleted"] = bool(result is not None and result.done)
-    return fields
+def failure(outcome, fields):
+    """The error that ended a wait, carrying what the user gets back for that session."""
+    context = dict((k, v) for k, v in outcome.context.items() if k != "result")
+    context.update(fields)
+    return HybridCloudError(outcome.msg, **context)
 
 
 def run(module, client):
     params = module.params
     wait_for = params["wait_for"]
     targets = requested_sessions(params)
-    ids = [target[0] for target in targets]
-    request_id = params["request_id"]
-    polls = [session_poll(client, sid, rid, wait_for) for sid, rid in targets]
+    outcomes = nsxt.follow(client, targets, wait_for, params, params.get("changed_since"))
 
-    if not params["wait"]:
-        outcomes = [read_once(poll) for poll in polls]
-    else:
-        outcomes = wait_all(
-            polls, ["NSX IPsec VPN session %s %s" % (sid, GOAL[wait_for]) for sid in ids],
-            timeout=params["wait_timeout"], sleep_cap=params["wait_sleep"],
-            result_key="realization", client=client,
-            max_workers=min(len(ids), nsxt.MAX_CONCURRENT_REQUESTS),
-            max_rate=nsxt.MAX_REQUESTS_PER_SECOND if len(ids) > 1 else None)
-
-    if params["session_id"] is not None:
+    if params["session_id"] is not None or params["session_path"] is not None:
         outcome = outcomes[0]
+        fields = nsxt.outcome_fields(outcome, wait_for)
+        if params["session_path"] is not None:
+            fields["session_path"] = targets[0][1].path
+        else:
+            fields["request_id"] = params["request_id"]
         if isinstance(outcome, HybridCloudError):
-            raise outcome
-        result = outcome_fields(outcome, wait_for)
-        result.update(changed=False, request_id=request_id)
-        return result
+            raise failure(outcome, fields)
+        fields["changed"] = False
+        return fields
 
     sessions, failures = [], []
-    for (sid, rid), outcome in zip(targets, outcomes):
-        entry = dict(session_id=sid, request_id=rid, failed=isinstance(outcome, HybridCloudError))
-        entry.update(outcome_fields(outcome, wait_for))
+    for (kind, target, rid), outcome in zip(targets, outcomes):
+        if kind == "path":
+            entry = dict(session_id=target.session_id, session_path=target.path)
+            name = target.path
+        else:
+            entry = dict(session_id=target, request_id=rid)
+            name = target
+        entry["failed"] = isinstance(outcome, HybridCloudError)
+        entry.update(nsxt.outcome_fields(outcome, wait_for))
         if entry["failed"]:
             entry["msg"] = outcome.msg
-            failures.append("%s: %s" % (sid, outcome.msg))
+            failures.append("%s: %s" % (name, outcome.msg))
         sessions.append(entry)
     summary = dict(sessions=sessions, elapsed=max(s["elapsed"] for s in sessions),
                    polls=sum(s["polls"] for s in sessions))
     if failures:
+        goal = (nsxt.POLICY_GOAL if targets[0][0] == "path" else nsxt.MANAGER_GOAL)[wait_for]
         raise HybridCloudError("%d of %d NSX IPsec VPN sessions failed %s: %s"
-                               % (len(failures), len(ids), GOAL[wait_for], " | ".join(failures)),
+                               % (len(failures), len(targets), goal, " | ".join(failures)),
                                **summary)
     summary["changed"] = False
     return summary
 
 
-def main():
-    argument_spec = nsxt.argument_spec()
-    argument_spec.update(
+def argument_spec():
+    spec = nsxt.argument_spec()
+    spec.update(
         session_id=dict(type="str"),
         session_ids=dict(type="list", elements="str"),
         sessions=dict(type="list", elements="dict", options=dict(
             id=dict(type="str", required=True),
             request_id=dict(type="str"),
         )),
+        session_path=dict(type="str"),
+        session_paths=dict(type="list", elements="str"),
+        changed_since=dict(type="int"),
         request_id=dict(type="str"),
-        wait_for=dict(type="str", default="realized", choices=["realized", "in_effect", "deleted"]),
+        wait_for=dict(type="str", default="realized", choices=WAIT_FOR),
     )
-    argument_spec.update(wait_spec(wait=True, wait_timeout=300))
+    spec.update(wait_spec(wait=True, wait_timeout=300))
+    return spec
+
+
+def main():
     run_module(
-        argument_spec, run, connect=connect, validate=validate,
-        mutually_exclusive=[("session_id", "session_ids", "sessions"), ("session_ids", "request_id"),
-                            ("sessions", "request_id")],
-        required_one_of=[("session_id", "session_ids", "sessions")],
+        argument_spec(), run, connect=connect, validate=validate,
+        mutually_exclusive=[("session_id", "session_ids", "sessions", "session_path", "session_paths"),
+                            ("session_ids", "request_id"), ("sessions", "request_id"),
+                            ("session_path", "request_id"), ("session_paths", "request_id")],
+        required_one_of=[("session_id", "session_ids", "sessions", "session_path", "session_paths")],
     )
 
 

@@ -24,6 +24,13 @@ description:
   - With O(wait_for_connected), reads again until at least O(min_connected) of the matching
     servers are connected and none is disconnected; on timeout the task fails listing the
     disconnected servers and their reasons.
+  - With O(svm_min_connected), each SVM is judged against its own minimum (RV(svm_checks)), and
+    O(wait_for_connected) waits until every listed SVM meets it; on timeout the task fails
+    naming the SVMs still below their minimum.
+  - O(return_servers) returns every record, only those not connected, or none; RV(summary),
+    RV(count) and RV(svm_checks) always cover every matching server. A health check of a large
+    cluster then returns kilobytes instead of megabytes (Ansible's handling of a large result,
+    not the HTTP, is the dominant cost of a large read).
   - ONTAP error code 4 (entry doesn't exist, for example an unknown SVM in O(filters)) is an
     empty result, not a failure.
   - Never changes anything on the cluster.
@@ -111,8 +118,32 @@ options:
   min_connected:
     description:
       - With O(wait_for_connected), how many matching servers must be connected (0 or more).
+      - Not used when O(svm_min_connected) is set.
     type: int
     default: 1
+  svm_min_connected:
+    description:
+      - Per SVM, the fewest connected Vscan servers it may have, as a dict of SVM name (or a
+        pattern with C(*), such as V(prod*), which stands for every matching SVM) to a number
+        (0 or more). Names are compared exactly, case included.
+      - The module then returns RV(svm_checks), one verdict per SVM; a name or pattern that
+        matches no SVM with servers counts as one SVM with no servers.
+      - With O(wait_for_connected), the module reads again until every listed SVM has at least
+        its minimum connected (disconnected servers elsewhere, or above the minimum, do not hold
+        the wait); this replaces O(min_connected) and the none-disconnected condition. On timeout
+        the task fails naming the SVMs below their minimum, and returns the last read.
+      - Only the servers that O(filters) match are counted; to check a few SVMs, also filter
+        on C(svm.name) (for example V(svm1|prod*)).
+    type: dict
+  return_servers:
+    description:
+      - Which records RV(servers) holds. V(all) every matching server; V(disconnected) only
+        those not C(connected); V(none) none.
+      - RV(count), RV(summary) and RV(svm_checks) always cover every matching server, and the
+        wait judges every one of them, whatever this option says.
+    type: str
+    choices: [all, disconnected, none]
+    default: all
 notes:
   - The module asks ONTAP for JSON (C(Accept) C(application/json)), so records carry no HAL
     C(_links); this keeps large answers small.
@@ -174,6 +205,24 @@ EXAMPLES = r'''
     min_connected: 4
     wait_timeout: 600
 
+- name: Wait until each SVM has its own minimum of connected servers, return only the disconnected ones
+  hybridcloud.ops.vscan_server_status_info:
+    filters:
+      svm.name: "svm1|prod*"
+    svm_min_connected:
+      svm1: 4
+      "prod*": 2
+    return_servers: disconnected
+    wait_for_connected: true
+    wait_timeout: 300
+  register: vscan_svms
+
+- name: Fail naming each SVM below its minimum
+  ansible.builtin.assert:
+    that:
+      - vscan_svms.svm_checks | rejectattr('healthy') | list | length == 0
+    fail_msg: "{{ vscan_svms.svm_checks | rejectattr('healthy') | map(attribute='svm') | join(', ') }}"
+
 - name: The first 50 servers of two nodes, 25 per request
   hybridcloud.ops.vscan_server_status_info:
     filters:
@@ -196,7 +245,8 @@ RETURN = r'''
 servers:
   description:
     - The matching Vscan server connection records, in ONTAP's order (or O(order_by)), with the
-      fields of O(fields).
+      fields of O(fields); with O(return_servers=disconnected) only those not connected, with
+      O(return_servers=none) none.
   returned: always (also when a wait times out)
   type: list
   elements: dict
@@ -259,12 +309,16 @@ servers:
       type: str
       returned: when ONTAP reports it
 count:
-  description: Number of records in RV(servers).
+  description:
+    - Number of matching servers (all of them, whatever O(return_servers) says; with
+      O(max_records), at most that many).
   returned: always
   type: int
   sample: 2500
 summary:
-  description: The records of RV(servers) counted by state, disconnection reason and SVM.
+  description:
+    - Every matching server counted by state, disconnection reason and SVM (also the records
+      O(return_servers) leaves out of RV(servers)).
   returned: always
   type: dict
   sample:
@@ -289,6 +343,46 @@ summary:
         - Per SVM name, its C(connected) and C(disconnected) servers, and its disconnected
           servers per reason (C(reasons)).
       type: dict
+svm_checks:
+  description:
+    - One verdict per SVM of O(svm_min_connected), in its order (the SVMs a pattern matches
+      sorted by name), from the last read.
+  returned: when O(svm_min_connected) is set
+  type: list
+  elements: dict
+  sample:
+    - {svm: svm1, pattern: svm1, connected: 3, disconnected: 1, reasons: {remote_closed: 1},
+       min_connected: 4, healthy: false, found: true}
+  contains:
+    svm:
+      description: The SVM name (the name or pattern itself when no SVM matched).
+      type: str
+    pattern:
+      description: The key of O(svm_min_connected) this SVM was matched by.
+      type: str
+    connected:
+      description: Its connected servers.
+      type: int
+    disconnected:
+      description: Its disconnected servers.
+      type: int
+    reasons:
+      description: Its disconnected servers per C(disconnected_reason).
+      type: dict
+    min_connected:
+      description: Its minimum.
+      type: int
+    healthy:
+      description: Whether RV(svm_checks[].connected) is at least RV(svm_checks[].min_connected).
+      type: bool
+    found:
+      description: Whether any matching server belongs to this SVM.
+      type: bool
+timed_out:
+  description: Whether the wait ended at O(wait_timeout) without its condition met (the task then fails).
+  returned: when O(wait_for_connected=true)
+  type: bool
+  sample: false
 pages:
   description: Collection requests made (of the last read, when waiting).
   returned: always
@@ -320,7 +414,9 @@ from ansible_collections.hybridcloud.ops.plugins.module_utils import _ontap as o
 from ansible_collections.hybridcloud.ops.plugins.module_utils._args import (
     check_range, validate_wait, wait_spec,
 )
-from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import InputError, WaitError
+from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
+    InputError, WaitError, WaitTimeout,
+)
 from ansible_collections.hybridcloud.ops.plugins.module_utils._module import run_module
 from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import Status, wait_until
 
@@ -332,7 +428,9 @@ QUERY_OPTIONS = {"fields": "fields", "order_by": "order_by", "max_records": "max
 FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 FIELDS_ELEMENT = re.compile(r"^(\*\*?|[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?)$")
 ORDER_ELEMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*( (asc|desc))?$")
+SVM_PATTERN = re.compile(r"^[A-Za-z0-9_.*-]+$")
 DISCONNECTED_LISTED = 10
+BELOW_LISTED = 20
 
 
 def validate(params):
@@ -357,10 +455,61 @@ def validate(params):
         if not ORDER_ELEMENT.match(" ".join((item or "").split())):
             raise InputError("order_by", "each element must be an ONTAP field name and optionally "
                              "asc or desc, such as 'update_time desc'; got %r" % item)
+    params["svm_min_connected"] = check_svm_minimums(params["svm_min_connected"])
     if (params["wait_for_connected"] and params["max_records"] is not None
+            and not params["svm_min_connected"]
             and params["min_connected"] > params["max_records"]):
         raise InputError("min_connected", "cannot be met when at most max_records (%s) servers are "
                          "read; got %s" % (params["max_records"], params["min_connected"]))
+
+
+def check_svm_minimums(minimums):
+    """The per-SVM minimums as {name or pattern: int}, or None; refused when malformed."""
+    if minimums is None:
+        return None
+    if not minimums:
+        raise InputError("svm_min_connected", "must name at least one SVM, such as {svm1: 2}")
+    checked = {}
+    for name, value in minimums.items():
+        if not SVM_PATTERN.match(name or ""):
+            raise InputError("svm_min_connected", "keys must be SVM names or patterns with '*' "
+                             "(letters, digits, '_', '-', '.' and '*'); got %r" % name)
+        try:
+            number = int(value) if not isinstance(value, (bool, float)) else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or number < 0:
+            raise InputError("svm_min_connected", "the minimum of %s must be a whole number, 0 "
+                             "or more; got %r" % (name, value))
+        checked[name] = number
+    return checked
+
+
+def svm_checks(by_svm, minimums):
+    """One verdict per SVM of ``minimums`` (a pattern stands for each SVM it matches)."""
+    rows = []
+    for pattern, minimum in minimums.items():
+        if "*" in pattern:
+            test = re.compile("^%s$" % ".*".join(re.escape(p) for p in pattern.split("*"))).match
+            found = sorted(name for name in by_svm if test(name))
+        else:
+            found = [pattern] if pattern in by_svm else []
+        for svm in found or [pattern]:
+            counts = by_svm.get(svm) or {"connected": 0, "disconnected": 0, "reasons": {}}
+            rows.append(dict(svm=svm, pattern=pattern, connected=counts["connected"],
+                             disconnected=counts["disconnected"], reasons=dict(counts["reasons"]),
+                             min_connected=minimum, healthy=counts["connected"] >= minimum,
+                             found=svm in by_svm))
+    return rows
+
+
+def below_minimum(rows):
+    """The SVMs below their minimum as text, the first few, saying how many more."""
+    below = [r for r in rows if not r["healthy"]]
+    listed = ["%s %d of %d%s" % (r["svm"], r["connected"], r["min_connected"],
+                                 "" if r["found"] else " (no servers)") for r in below[:BELOW_LISTED]]
+    more = len(below) - len(listed)
+    return "below minimum: %s%s" % (", ".join(listed), "; and %d more" % more if more else "")
 
 
 def check_filter(name, value):
@@ -483,23 +632,43 @@ def _frozen(obj):
 
 
 def read_servers(client, query, params):
-    """One full read of the matching servers: (result, summary), one page held at a time."""
+    """One full read of the matching servers: (result, summary), one page held at a time.
+
+    Only the records ``return_servers`` asks for are kept; the summary and the count cover all.
+    """
     servers = []
     summary = Summary()
-    shared = SharedValues()
+    keep = params["return_servers"]
+    shared = SharedValues() if keep == "all" else None
     pages = 0
+    count = 0
     for records in ontap.read_pages(client, SERVER_STATUS_PATH, query, params["page_size"],
                                     params["max_records"], params["return_timeout"]):
         pages += 1
+        count += len(records)
         for record in records:
-            if isinstance(record, dict):
+            if not isinstance(record, dict):
+                continue
+            summary.add(record)
+            if shared is not None:
                 shared.apply(record)
-                summary.add(record)
-        servers.extend(records)
-    return dict(servers=servers, count=len(servers), summary=summary.as_dict(), pages=pages), summary
+            elif keep == "disconnected" and record.get("state") != "connected":
+                servers.append(record)
+        if keep == "all":
+            servers.extend(records)
+    result = dict(servers=servers, count=count, summary=summary.as_dict(), pages=pages)
+    if params["svm_min_connected"]:
+        result["svm_checks"] = svm_checks(summary.by_svm, params["svm_min_connected"])
+    return result, summary
 
 
 def goal(params):
+    minimums = params["svm_min_connected"]
+    if minimums:
+        listed = ["%s >= %d" % item for item in list(minimums.items())[:BELOW_LISTED]]
+        more = len(minimums) - len(listed)
+        return "each SVM to have its minimum of connected Vscan servers (%s%s)" % (
+            ", ".join(listed), ", and %d more" % more if more else "")
     wanted = params["min_connected"]
     filters = params["filters"] or {}
     scope = ("matching %s" % ", ".join("%s=%s" % (k, ontap.query_value(v))
@@ -521,8 +690,13 @@ def run(module, client):
 
     def poll():
         result, summary = read_servers(client, query, params)
-        done = summary.connected >= wanted and summary.disconnected == 0
-        return Status(summary.state, obj=result, done=done, detail=summary.shortfall(wanted))
+        rows = result.get("svm_checks")
+        if rows is None:
+            done = summary.connected >= wanted and summary.disconnected == 0
+            return Status(summary.state, obj=result, done=done, detail=summary.shortfall(wanted))
+        below = sum(1 for r in rows if not r["healthy"])
+        return Status("below=%d %s" % (below, summary.state), obj=result, done=not below,
+                      detail=below_minimum(rows) if below else None)
 
     try:
         waited = wait_until(poll, goal(params), timeout=params["wait_timeout"],
@@ -530,8 +704,9 @@ def run(module, client):
     except WaitError as exc:
         if exc.result is not None and exc.result.obj is not None:
             exc.context.update(exc.result.obj)
+        exc.context["timed_out"] = isinstance(exc, WaitTimeout)
         raise
-    result = dict(waited.obj, changed=False)
+    result = dict(waited.obj, changed=False, timed_out=False)
     result.update(waited.as_dict())
     return result
 
@@ -547,6 +722,8 @@ def main():
         return_timeout=dict(type="int", default=15),
         wait_for_connected=dict(type="bool", default=False),
         min_connected=dict(type="int", default=1),
+        svm_min_connected=dict(type="dict"),
+        return_servers=dict(type="str", choices=["all", "disconnected", "none"], default="all"),
     )
     argument_spec.update(wait_spec(wait=None, wait_timeout=300))
     run_module(argument_spec, run, connect=ontap.connect, validate=validate)

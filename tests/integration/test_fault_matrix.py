@@ -154,3 +154,52 @@ def test_fault_during_a_wait(ansible, simulator, case_class, fault):
         method, path = case.write
         writes = simulator.log(since=mark, appliance=case.appliance, method=method, path=path)
         assert len(writes) == 1, "%s %s sent %d times" % (method, path, len(writes))
+
+
+# -- NSX writes: the fault hits the PATCH/PUT itself, after NSX took it -----------------------------
+WRITE_FAULTS = {
+    "502_after": dict(kind="status", status=502, after=True),
+    "reset_after": dict(kind="reset", after=True),
+    "timeout_after": dict(kind="timeout", seconds=4, after=True),
+}
+
+
+def accepted_writes(entries):
+    """Writes the appliance took: answered 2xx, or handled before a fault replaced the answer."""
+    return [e for e in entries if (e["fault"] and "after handling" in e["fault"])
+            or (not e["fault"] and 200 <= (e["status"] or 0) < 300)]
+
+
+@pytest.mark.parametrize("fault", sorted(WRITE_FAULTS))
+@pytest.mark.parametrize("api", ["policy_patch", "manager_put"])
+def test_nsx_write_fault_after_the_write_was_taken(ansible, simulator, api, fault):
+    app = simulator.appliance("nsxt")
+    args = {"host": app["host"], "username": app["username"], "password": app["password"],
+            "ca_path": simulator.config["ca_path"], "enabled": False, "timeout": 2}
+    if api == "policy_patch":
+        made = simulator.command("nsxt", "create_policy_session")
+        simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=0.3, realize_after=1)
+        args["session_path"], method, where = made["path"], "PATCH", made["path"] + "$"
+    else:
+        made = simulator.command("nsxt", "create_session", realize_after=0)
+        args["session_id"], method, where = made["session_id"], "PUT", made["session_id"] + "$"
+    mark = simulator.mark()
+    simulator.fault(appliance="nsxt", method=method, path=where, count=1, **WRITE_FAULTS[fault])
+    try:
+        run = ansible.module("vpn_session_state", args)
+    finally:
+        simulator.clear_faults()
+    assert "Traceback" not in run.output, run
+    assert run.rc == 0, run
+    faulted_requests(simulator, mark, "nsxt")  # a stalled write is logged when its stall ends
+    writes = simulator.log(since=mark, appliance="nsxt", method=method, path=where)
+    assert len(accepted_writes(writes)) == 1, writes
+    if api == "policy_patch":
+        assert len(writes) == 1  # a PATCH whose answer was lost is never sent again
+        stored = simulator.command("nsxt", "policy_session", path=made["path"])["resource"]
+        assert stored["enabled"] is False
+        assert run.last["realization"]["state"] == "REALIZED"
+    else:  # the retried PUT carries the old _revision: NSX refuses it (412), nothing is applied twice
+        taken = accepted_writes(writes)
+        assert all(e["status"] == 412 for e in writes if e not in taken), writes
+        assert run.last["session"]["enabled"] is False and run.last["in_sync"] is True

@@ -269,3 +269,248 @@ def test_bad_input_is_refused_before_any_request(ansible, simulator, nsx, overri
     assert_refused_before_any_request(ansible, simulator, MODULE,
                                       dict(connection(nsx, simulator), session_id=nsx["samples"]["session_id"]),
                                       override, fragment, ["nsxt"])
+
+
+# == Policy API: session paths (NSX-T 3.x, 4.x, 9.x) ===========================================
+POLICY_ENTITIES = r"/infra/realized-state/realized-entities$"
+STATE_MODULE = "vpn_session_state"
+
+
+def policy_session(sim, **options):
+    return sim.command("nsxt", "create_policy_session", **options)
+
+
+def policy_writes(sim, since, path):
+    return [e for e in sim.log(since=since, appliance="nsxt") if e["method"] in ("PATCH", "PUT", "POST")
+            and e["path"].endswith(path)]
+
+
+@pytest.mark.parametrize("sample, prefix", [
+    ("policy_session_path", ""), ("policy_tier0_session_path", ""),
+    ("policy_project_session_path", ""), ("policy_session_path", "/policy/api/v1"),
+    ("policy_project_session_path", "/policy/api/v1")])
+def test_policy_path_of_every_form_is_followed_to_realized(ansible, simulator, nsx, sample, prefix):
+    path = nsx["samples"][sample]
+    mark = simulator.mark()
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=prefix + path))
+    assert run.rc == 0, run
+    assert run.last["in_sync"] is True and run.last["realization"]["state"] == "REALIZED"
+    assert run.last["session_path"] == path and run.last["changed"] is False
+    assert all(e["state"] == "REALIZED" for e in run.last["realization"]["entities"])
+    reads = simulator.log(since=mark, appliance="nsxt")
+    assert [e["method"] for e in reads] == ["GET"]
+    if "/orgs/" in path:  # a project's objects are read in the project's scope
+        assert reads[0]["path"] == "/policy/api/v1/orgs/default/projects/tenant-a/infra/realized-state/realized-entities"
+
+
+def test_policy_error_fails_at_once_with_every_alarm_message(ansible, simulator, nsx):
+    path = nsx["samples"]["policy_error_session_path"]
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=path))
+    assert run.rc != 0
+    msg = run.last["msg"]
+    assert msg.startswith("NSX IPsec VPN session %s failed to realize: " % path)
+    assert "NO_PROPOSAL_CHOSEN" in msg and "no route to peer" in msg
+    assert run.last["realization"]["state"] == "ERROR" and run.last["polls"] == 1
+    assert "Traceback" not in run.output
+
+
+def test_policy_stale_realized_is_not_taken_with_changed_since(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=1.5, realize_after=3)
+    changed = simulator.command("nsxt", "change_policy_session", path=made["path"], enabled=False)
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"],
+                                      changed_since=changed["_last_modified_time"]))
+    assert run.rc == 0, run
+    states = [h["state"] for h in run.last["history"]]
+    assert states[0] == "STALE" and states[-1] == "REALIZED" and "UNREALIZED" in states
+    assert all(e["_last_modified_time"] >= changed["_last_modified_time"]
+               for e in run.last["realization"]["entities"])
+    # ... while without changed_since the REALIZED left from before is what NSX shows first
+    early = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=early["path"], stale_window=5, realize_after=6)
+    simulator.command("nsxt", "change_policy_session", path=early["path"], enabled=False)
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=early["path"]))
+    assert run.last["polls"] == 1 and run.last["realization"]["state"] == "REALIZED"
+
+
+def test_policy_tunnel_up_waits_through_negotiating(ansible, simulator, nsx):
+    made = policy_session(simulator, realize_after=0.5, tunnel_up_after=2)
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"], wait_for="tunnel_up"))
+    assert run.rc == 0, run
+    assert [h["state"] for h in run.last["history"]][-1] == "UP"
+    tunnel = run.last["tunnel"]
+    assert tunnel["runtime_status"] == "UP" and tunnel["ike_session_state"] == "UP"
+    assert tunnel["negotiated_tunnels"] == tunnel["total_tunnels"] == 1
+
+
+def test_policy_tunnel_never_up_times_out_naming_state_and_fail_reason(ansible, simulator, nsx):
+    made = policy_session(simulator, tunnel_up_after=None, fail_reason="IKE SA negotiation failed: NO_PROPOSAL_CHOSEN")
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"],
+                                      wait_for="tunnel_up", wait_timeout=3))
+    assert run.rc != 0
+    msg = run.last["msg"]
+    assert msg.startswith("Timed out after 3 s waiting for NSX IPsec VPN session %s to have its tunnel up"
+                          % made["path"])
+    assert "runtime_status DOWN" in msg and "NO_PROPOSAL_CHOSEN" in msg and "ike_session_state" in msg
+    assert run.last["tunnel"]["fail_reason"].endswith("NO_PROPOSAL_CHOSEN")
+
+
+def test_policy_deleted_waits_for_404_of_the_path(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "delete_policy_session", path=made["path"], after=1.5)
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"], wait_for="deleted"))
+    assert run.rc == 0, run
+    assert run.last["deleted"] is True
+    assert [h["state"] for h in run.last["history"]] == ["exists", "deleted"]
+
+
+def test_policy_path_not_found_is_clear(ansible, simulator, nsx):
+    run = ansible.module(MODULE, dict(connection(nsx, simulator),
+                                      session_path="/infra/tier-1s/nope/ipsec-vpn-services/x/sessions/y"))
+    assert run.rc != 0
+    assert "not found" in run.last["msg"] and "500090" in run.last["msg"] and run.last["status_code"] == 404
+
+
+def test_policy_paths_are_followed_concurrently(ansible, simulator, nsx):
+    paths = [policy_session(simulator, realize_after=2.5)["path"] for _ in range(12)]
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_paths=paths))
+    assert run.rc == 0, run
+    assert [s["session_path"] for s in run.last["sessions"]] == paths
+    assert all(s["in_sync"] and not s["failed"] for s in run.last["sessions"])
+    assert run.last["elapsed"] < 5  # side by side, not one after the other (12 x 2.5 s)
+
+
+# -- vpn_session_state ---------------------------------------------------------------------------
+def test_state_policy_disable_writes_once_and_waits_for_this_change(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=1, realize_after=3)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False))
+    assert run.rc == 0, run
+    result = run.last
+    assert result["changed"] is True and result["writes"] == 1
+    writes = policy_writes(simulator, mark, made["path"])
+    assert [(e["method"], e["status"]) for e in writes] == [("PATCH", 200)]
+    assert result["session"]["enabled"] is False and result["session"]["psk"] == "********"
+    stored = simulator.command("nsxt", "policy_session", path=made["path"])
+    assert stored["resource"]["enabled"] is False and stored["resource"]["psk"] == made["psk"]
+    assert result["changed_since"] == stored["resource"]["_last_modified_time"]
+    states = [h["state"] for h in result["history"]]
+    assert states[0] == "STALE" and states[-1] == "REALIZED"
+    assert result["realization"]["state"] == "REALIZED"
+    assert made["psk"] not in run.output
+
+
+def test_state_policy_no_write_when_already_in_the_wanted_state(ansible, simulator, nsx):
+    made = policy_session(simulator, enabled=False)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False))
+    assert run.rc == 0, run
+    assert run.last["changed"] is False and run.last["writes"] == 0
+    assert policy_writes(simulator, mark, made["path"]) == []
+    assert run.last["realization"]["state"] == "REALIZED"
+
+
+def test_state_policy_enable_and_wait_for_the_tunnel(ansible, simulator, nsx):
+    made = policy_session(simulator, enabled=False)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=0.5, realize_after=1,
+                      tunnel_up_after=1.5)
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=True,
+                                            wait_for="tunnel_up"))
+    assert run.rc == 0, run
+    assert run.last["tunnel"]["runtime_status"] == "UP"
+    states = [h["state"] for h in run.last["history"]]
+    assert "REALIZED" in states and states[-1] == "UP"
+
+
+def test_state_check_mode_and_diff_send_no_write(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    mark = simulator.mark()
+    run = ansible.playbook("nsxt_session_state.yml", extra_vars={
+        "nsx": connection(nsx, simulator), "session_path": made["path"]}, check=True, args=["--diff"])
+    assert run.rc == 0, run
+    result = run.task("Disable the session")
+    assert result["changed"] is True and result["diff"] == {"before": {"enabled": True}, "after": {"enabled": False}}
+    assert result["session"]["enabled"] is False and result["session"]["psk"] == "********"
+    assert policy_writes(simulator, mark, made["path"]) == []
+
+
+@pytest.mark.parametrize("case", ["policy", "manager"])
+def test_state_psk_never_appears_at_vvvv(ansible, simulator, nsx, case):
+    made = policy_session(simulator)
+    if case == "policy":
+        args = dict(connection(nsx, simulator), session_path=made["path"], enabled=False)
+    else:
+        args = dict(connection(nsx, simulator), session_id=new_session(simulator, realize_after=0)["session_id"],
+                    enabled=False)
+    run = ansible.module(STATE_MODULE, args, verbosity=4)
+    assert run.rc == 0, run
+    for secret in simulator.command("nsxt", "psks")["psks"] + [nsx["password"]]:
+        assert secret not in run.output
+
+
+def test_state_manager_put_with_revision_follows_its_request_id(ansible, simulator, nsx):
+    made = new_session(simulator, realize_after=0)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
+    assert run.rc == 0, run
+    puts = [e for e in simulator.log(since=mark, appliance="nsxt", method="PUT")]
+    assert [e["status"] for e in puts] == [200] and run.last["writes"] == 1
+    assert run.last["request_id"] and run.last["in_sync"] is True
+    states = [e for e in simulator.log(since=mark, appliance="nsxt", path=STATE_PATH)]
+    assert states and all(e["query"] == "request_id=" + run.last["request_id"] for e in states)
+    again = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
+    assert again.rc == 0 and again.last["changed"] is False and again.last["writes"] == 0
+
+
+@pytest.mark.parametrize("race_enabled, puts", [(None, [412, 200]), (False, [412])])
+def test_state_manager_412_rereads_once_and_puts_again_only_if_needed(ansible, simulator, nsx, race_enabled, puts):
+    made = new_session(simulator, realize_after=0)
+    simulator.command("nsxt", "race_next_write", session_id=made["session_id"], enabled=race_enabled)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
+    assert run.rc == 0, run
+    assert [e["status"] for e in simulator.log(since=mark, appliance="nsxt", method="PUT")] == puts
+    assert run.last["session"]["enabled"] is False and run.last["writes"] == len(puts)
+
+
+@pytest.mark.parametrize("module, override, fragment", [
+    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/../x"}, "session_path: must be a Policy path without '.', '..'"),
+    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/s?x=1"}, "session_path: must be a Policy path without a query"),
+    (MODULE, {"session_path": "/infra/segments/web"}, "session_path: must be the Policy path of an IPsec VPN session"),
+    (MODULE, {"session_path": None, "session_paths": ["/infra/tier-0s/a/ipsec-vpn-services/b/sessions/c", "/infra/x"]},
+     "session_paths[1]: must be the Policy path"),
+    (MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_id|session_ids|sessions|session_path|session_paths"),
+    (MODULE, {"wait_for": "in_effect"}, "wait_for: in_effect is a state of the Manager API"),
+    (MODULE, {"request_id": "abc"}, "parameters are mutually exclusive: session_path|request_id"),
+    (MODULE, {"changed_since": -1}, "changed_since: must be 0 or more"),
+    (MODULE, {"wait_for": "tunnel_up", "changed_since": 5}, "changed_since: applies to wait_for: realized only"),
+    (STATE_MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_path|session_id"),
+    (STATE_MODULE, {"wait_for": "tunnel_up"}, "wait_for: tunnel_up with enabled: false can never succeed"),
+    (STATE_MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v"}, "session_path: must be the Policy path"),
+    (STATE_MODULE, {"session_path": None, "session_id": "a/b"}, "session_id: must be an NSX object ID"),
+    (STATE_MODULE, {"enabled": None}, "missing required arguments: enabled"),
+])
+def test_policy_bad_input_is_refused_before_any_request(ansible, simulator, nsx, module, override, fragment):
+    args = dict(connection(nsx, simulator), session_path=nsx["samples"]["policy_session_path"])
+    if module == STATE_MODULE:
+        args["enabled"] = False
+    assert_refused_before_any_request(ansible, simulator, module, args, override, fragment, ["nsxt"])
+
+
+# -- the vpn_realization_check role with Policy paths and a tunnel wait ----------------------------
+def test_role_follows_ids_and_paths_and_reports_realization_and_tunnel(ansible, simulator, nsx, tmp_path):
+    from .test_roles import run_role
+    manager = new_session(simulator, realize_after=0.5)
+    up = policy_session(simulator, realize_after=0.5, tunnel_up_after=1)
+    never = policy_session(simulator, realize_after=0.5, tunnel_up_after=None, fail_reason="NO_PROPOSAL_CHOSEN")
+    run = run_role(ansible, simulator, tmp_path, "vpn_realization_check", vpn_realization_check_wait_for="tunnel_up",
+                   vpn_realization_check_wait_timeout=6, vpn_realization_check_sessions=[
+                       {"id": manager["session_id"], "name": "manager"}, {"path": up["path"], "name": "office"},
+                       {"path": never["path"], "name": "lab"}])
+    assert run.rc != 0
+    report = run.task("Report each session")["msg"]
+    assert report[0].startswith("manager: realization in_sync, tunnel UP"), report
+    assert report[1].startswith("office: realization REALIZED, tunnel UP (IKE UP)"), report
+    assert report[2].startswith("FAILED lab: realization REALIZED, tunnel DOWN") and "NO_PROPOSAL_CHOSEN" in report[2]
+    assert "1 of 3 sessions failed: lab" in run.task("Fail when a session did not get there")["msg"]

@@ -1,10 +1,9 @@
 """vscan_server_status_info against the simulated ONTAP cluster, over real HTTPS."""
 
 import os
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import pytest
-import requests
 
 from .harness import Simulator, assert_refused_before_any_request
 
@@ -30,12 +29,6 @@ def collection_requests(sim, since):
 
 def query(entry):
     return parse_qs(entry["query"], keep_blank_values=True)
-
-
-def http(ontap, sim, path, **headers):
-    """A direct request to the simulated cluster (the simulator's own behaviour)."""
-    return requests.get(ontap["url"] + path, auth=(ontap["username"], ontap["password"]),
-                        verify=sim.config["ca_path"], headers=headers, timeout=30)
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -322,64 +315,25 @@ def test_bad_input_is_refused_before_any_request(ansible, simulator, ontap, over
                                       ["ontap"])
 
 
-# -- the simulated cluster itself ---------------------------------------------------------------------
-def test_cluster_answers_its_name_uuid_and_version(simulator, ontap):
-    body = http(ontap, simulator, "/api/cluster").json()
-    assert body["name"] == "cluster1" and len(body["uuid"]) == 36
-    assert body["version"]["generation"] == 9 and body["version"]["major"] == 14
-    assert body["version"]["full"].startswith("NetApp Release 9.14.1")
-    assert body["_links"]["self"]["href"] == "/api/cluster"
+@pytest.mark.parametrize("keep", ["disconnected", "none"])
+def test_return_servers_returns_less_and_counts_every_server(ansible, simulator, ontap, keep):
+    everything = ansible.module(MODULE, dict(connection(ontap, simulator), fields=["svm.name", "state"]))
+    run = ansible.module(MODULE, dict(connection(ontap, simulator), fields=["svm.name", "state"],
+                                      return_servers=keep, svm_min_connected={"svm00*": 15}))
+    assert run.rc == 0, run
+    result, full = run.last, everything.last
+    assert result["count"] == full["count"] == 2500 and result["summary"] == full["summary"]
+    down = [s for s in full["servers"] if s["state"] != "connected"]
+    assert result["servers"] == (down if keep == "disconnected" else [])
+    assert len(result["svm_checks"]) == 10 and all(r["healthy"] for r in result["svm_checks"])
 
 
-def test_hal_json_brings_links_and_application_json_only_next(simulator, ontap):
-    hal = http(ontap, simulator, COLLECTION + "?max_records=1").json()
-    assert hal["records"][0]["svm"]["_links"]["self"]["href"].startswith("/api/svm/svms/")
-    assert set(hal["_links"]) == {"self", "next"}
-    plain = http(ontap, simulator, COLLECTION + "?max_records=1", Accept="application/json").json()
-    assert "_links" not in plain["records"][0]["svm"] and set(plain["_links"]) == {"next"}
-    assert set(plain["records"][0]) == {"svm", "node", "ip"}  # key fields only, unless asked
-
-
-def test_ontap_query_syntax_wildcards_negation_alternatives_and_ranges(simulator, ontap):
-    def count(q):
-        return http(ontap, simulator, COLLECTION + "?return_records=false&" + q).json()["num_records"]
-    total = count("")
-    assert total == 2500
-    assert count("state=connected") + count("state=!connected") == total
-    assert count("svm.name=svm00*") == 250
-    assert count("svm.name=svm001%7Csvm002") == 50
-    assert count("disconnected_reason=null") == count("state=connected")
-    assert count("disconnected_reason=!vscan_disabled") == count("state=disconnected") - 50
-    assert count("ip=10.16.0.1..10.16.0.2") == 8
-    assert count("update_time=%3E2000-01-01T00:00:00Z") == total
-
-
-def test_next_links_carry_the_query_and_a_cursor(simulator, ontap):
-    body = http(ontap, simulator, COLLECTION + "?svm.name=svm0*&state=!connected&max_records=5",
-                Accept="application/json").json()
-    href = body["_links"]["next"]["href"]
-    assert href.startswith(COLLECTION + "?svm.name=svm0*&state=!connected&max_records=5&start.index=")
-    assert parse_qs(urlsplit(href).query)["svm.name"] == ["svm0*"]
-
-
+# -- 100,000 servers ------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def big_simulator(tmp_path_factory):
     sim = Simulator(str(tmp_path_factory.mktemp("ontap-100k")), options={"ontap.servers": 100000})
     yield sim
     sim.stop()
-
-
-def test_100000_servers_are_served_page_by_page(big_simulator):
-    ontap = big_simulator.appliance("ontap")
-    assert ontap["servers"] == 100000 and ontap["svms"] == 1000
-    link, seen = COLLECTION + "?fields=*&max_records=10000", 0
-    while link:
-        body = http(ontap, big_simulator, link, Accept="application/json").json()
-        seen += body["num_records"]
-        link = body.get("_links", {}).get("next", {}).get("href")
-    assert seen == 100000
-    one_svm = http(ontap, big_simulator, COLLECTION + "?svm.name=svm999&return_records=false").json()
-    assert one_svm["num_records"] == 100
 
 
 def test_a_slice_of_100000_servers_is_read_by_the_module(ansible, big_simulator):

@@ -29,8 +29,8 @@ def run_role(ansible, sim, tmp_path, role, **role_vars):
 
 
 @pytest.mark.parametrize("role, wrong, message", [
-    ("vpn_realization_check", {"vpn_realization_check_sessions": [{"request_id": "r1"}]},
-     "missing required arguments: id found in vpn_realization_check_sessions"),
+    ("vpn_realization_check", {"vpn_realization_check_sessions": [{"id": "s1"}], "vpn_realization_check_wait_for": "up"},
+     "value of vpn_realization_check_wait_for must be one of: realized, in_effect, deleted, tunnel_up, tunnel_down"),
     ("ipsec_connection", {"ipsec_connection_items": [{"name": "x", "state": "on"}]},
      "value of state must be one of: enabled, disabled"),
     ("site_pairing", {"site_pairing_pairs": [{"a": {"host": "a.example.com"}}]},
@@ -63,8 +63,9 @@ def test_vpn_realization_check_fails_with_a_summary_per_session(ansible, simulat
         {"id": good["session_id"], "name": "office"}, {"id": bad["session_id"], "name": "branch"}])
     assert run.rc != 0
     report = run.task("Report each session")["msg"]
-    assert report[0].startswith("office: in_sync after") and report[1].startswith("branch: FAILED - ")
-    assert "1 of 2 NSX IPsec VPN sessions failed" in run.task("Fail when a session did not get there")["msg"]
+    assert report[0].startswith("office: realization in_sync, tunnel not read after")
+    assert report[1].startswith("FAILED branch: realization error") and "NO_PROPOSAL_CHOSEN" in report[1]
+    assert "1 of 2 sessions failed: branch" in run.task("Fail when a session did not get there")["msg"]
 
 
 def test_vscan_health_fails_below_the_minimum_after_writing_both_reports(ansible, simulator, tmp_path):
@@ -110,3 +111,96 @@ def test_no_role_prints_a_secret(ansible, simulator, tmp_path):
             if key in conn:
                 assert conn[key] not in run.output, "%s %s leaked" % (name, key)
     assert os.path.exists(simulator.config["ca_path"])
+
+
+# -- site_pairing and ipsec_connection: no secret at any verbosity, every item reported -------------
+def vcda_pairs(sim, **b_extra):
+    ca = sim.config["ca_path"]
+    a, b = sim.appliance("vcda_a"), sim.appliance("vcda_b")
+    side = lambda s: {"host": s["host"], "username": s["username"], "password": s["password"],  # noqa: E731
+                      "ca_path": ca, "api_url": s["api_url"], "thumbprint": s["thumbprint"]}
+    return [{"name": "a-b", "a": side(a), "b": dict(side(b), **b_extra)}]
+
+
+@pytest.fixture
+def vcda_sites(simulator):
+    for name in ("vcda_a", "vcda_b"):
+        simulator.command(name, "restore")
+        simulator.command(name, "set_task_seconds", seconds=0.5)
+    yield simulator.appliance("vcda_a"), simulator.appliance("vcda_b")
+    for name in ("vcda_a", "vcda_b"):
+        simulator.command(name, "restore")
+
+
+def assert_no_vcda_password(sim, run):
+    for name in ("vcda_a", "vcda_b"):
+        for cred in sim.appliance(name)["credentials"].values():
+            assert cred["password"] not in run.output, "%s password leaked" % name
+
+
+@pytest.mark.parametrize("verbosity", [0, 1, 3])
+def test_site_pairing_prints_no_password_at_any_verbosity(ansible, simulator, tmp_path, vcda_sites, verbosity):
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(dict(role_name="site_pairing", role_connections={},
+                                    site_pairing_pairs=vcda_pairs(simulator), site_pairing_wait_sleep=1)))
+    run = ansible.playbook("role.yml", args=["-e", "@%s" % path], verbosity=verbosity)
+    assert run.rc == 0, run
+    assert_no_vcda_password(simulator, run)
+    assert "a-b: %s -> %s: paired" % (vcda_sites[0]["host"], vcda_sites[1]["host"]) in run.output
+
+
+def test_site_pairing_reports_every_direction_then_fails_naming_the_failed_one(
+        ansible, simulator, tmp_path, vcda_sites):
+    a, b = vcda_sites
+    stale = "SHA-256:" + ":".join(["AB"] * 32)
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b", thumbprint=stale)
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(dict(role_name="site_pairing", role_connections={},
+                                    site_pairing_pairs=vcda_pairs(simulator), site_pairing_wait_sleep=1)))
+    run = ansible.playbook("role.yml", args=["-e", "@%s" % path], verbosity=1)
+    assert run.rc != 0
+    assert_no_vcda_password(simulator, run)
+    report = run.task("Report each direction and the thumbprints to pin")["msg"]
+    a_to_b = "a-b: %s -> %s" % (a["host"], b["host"])
+    b_to_a = "a-b: %s -> %s" % (b["host"], a["host"])
+    assert report[0].startswith(a_to_b + ": FAILED - ") and stale in report[0], report
+    assert report[1] == b_to_a + ": paired", report
+    failed = run.task("Fail when a direction failed")["msg"]
+    assert "1 of 2" in failed and a_to_b in failed and b_to_a not in failed
+
+
+def test_ipsec_connection_reports_every_item_then_fails_naming_the_failed_one(ansible, simulator, tmp_path):
+    good = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5)
+    bad = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5, fail=True)
+    last = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5)
+    run = run_role(ansible, simulator, tmp_path, "ipsec_connection", ipsec_connection_items=[
+        {"name": good["name"], "state": "enabled"}, {"uuid": bad["uuid"], "state": "enabled"},
+        {"name": last["name"], "state": "enabled"}])
+    assert run.rc != 0
+    report = run.task("Report each connection")["msg"]
+    assert report[0].startswith(good["name"] + ": enabled"), report
+    assert report[1].startswith(bad["name"] + ": FAILED - ") and "SYS.1006" in report[1], report
+    assert report[2].startswith(last["name"] + ": enabled"), report
+    failed = run.task("Fail when a connection did not change")["msg"]
+    assert "1 of 3" in failed and bad["name"] in failed and good["name"] not in failed
+    assert simulator.command("zstack", "connection", uuid=last["uuid"])["state"] == "Enabled"
+
+
+def test_site_pairing_re_pairs_a_rotated_certificate_and_reports_health(ansible, simulator, tmp_path, vcda_sites):
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b")
+    simulator.command("vcda_b", "pair_directly", peer="vcda_a")
+    simulator.command("vcda_b", "rotate_certificate")
+    simulator.config = simulator.call("GET", "/config")
+    a, b = simulator.appliance("vcda_a"), simulator.appliance("vcda_b")
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(dict(role_name="site_pairing", role_connections={}, site_pairing_wait_sleep=1,
+                                    site_pairing_pairs=vcda_pairs(simulator), site_pairing_update_thumbprint=True)))
+    mark = simulator.mark()
+    run = ansible.playbook("role.yml", args=["-e", "@%s" % path], verbosity=1)
+    assert run.rc == 0, run
+    assert_no_vcda_password(simulator, run)
+    assert len(simulator.log(since=mark, appliance="vcda_a", method="PUT", path=r"^/sites/")) == 1
+    assert simulator.log(since=mark, appliance="vcda_b", method="PUT", path=r"^/sites/") == []
+    health = run.task("Report the health of each pairing")["msg"]
+    assert health == ["a-b: %s -> %s: healthy" % (a["host"], b["host"]),
+                      "a-b: %s -> %s: healthy" % (b["host"], a["host"])]

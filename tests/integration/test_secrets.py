@@ -20,6 +20,8 @@ def known_secrets(sim):
         for creds in (app.get("credentials") or {}).values():
             found.add(creds["password"])
         found.update((app.get("auth_keys") or {}).values())
+    if "nsxt" in sim.config["appliances"]:
+        found.update(sim.command("nsxt", "psks")["psks"])  # pre-shared keys of Policy sessions
     if "zstack" in sim.config["appliances"]:
         zs = sim.appliance("zstack")
         found.add(hashlib.sha512(zs["password"].encode()).hexdigest())
@@ -29,6 +31,8 @@ def known_secrets(sim):
         if site in sim.config["appliances"]:
             tokens = sim.command(site, "tokens")
             found.update(tokens["issued"])
+    if "nsxt" in sim.config["appliances"]:
+        found.update(sim.command("nsxt", "psks")["psks"])
     return sorted(s for s in found if s and len(s) >= 8)
 
 

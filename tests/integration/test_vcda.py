@@ -323,3 +323,95 @@ def test_bad_input_is_refused_before_any_request(ansible, simulator, vcda, overr
     a, b = vcda
     assert_refused_before_any_request(ansible, simulator, MODULE, pairing(a, b, simulator), override, fragment,
                                       ["vcda_a", "vcda_b"])
+
+
+# -- re-pairing after a certificate change (update_thumbprint) ----------------------------------------
+def refresh(sim):
+    sim.config = sim.call("GET", "/config")
+    return sim.appliance("vcda_a"), sim.appliance("vcda_b")
+
+
+def test_a_rotated_certificate_fails_by_default_then_update_thumbprint_repairs_with_one_put(
+        ansible, simulator, vcda):
+    a, b = vcda
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b", description="old")
+    simulator.command("vcda_b", "pair_directly", peer="vcda_a")
+    rotated = simulator.command("vcda_b", "rotate_certificate")
+    a, b = refresh(simulator)
+    assert rotated["thumbprint"] == b["thumbprint"] != rotated["old_thumbprint"]
+    record = listed(simulator, "vcda_a")[0]
+    assert record["state"]["outgoingCommError"]["code"] == "CertificateThumbprintMismatch"
+
+    mark = simulator.mark()
+    refused = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"]))
+    assert refused.rc != 0
+    assert rotated["old_thumbprint"] in refused.last["msg"] and b["thumbprint"] in refused.last["msg"]
+    assert "update_thumbprint: true" in refused.last["msg"]
+    assert count(simulator, mark, "PUT", SITE) == 0
+
+    preview = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"],
+                                             update_thumbprint=True), check=True)
+    assert preview.rc == 0 and preview.last["changed"] is True, preview
+    assert count(simulator, mark, "PUT", SITE) == 0
+
+    run = ansible.playbook("vcda_repair.yml", extra_vars={
+        "vcda_a": {"host": a["host"], "password": a["password"], "username": a["username"]},
+        "peer_url": b["api_url"], "thumbprint": b["thumbprint"], "ca_path": simulator.config["ca_path"]})
+    assert run.rc == 0, run
+    repaired = run.task("Re-pair")
+    assert repaired["changed"] is True and repaired["task"]["state"] == "SUCCEEDED"
+    assert repaired["diff"]["before"]["apiThumbprint"] == rotated["old_thumbprint"]
+    assert repaired["diff"]["after"]["apiThumbprint"] == b["thumbprint"]
+    puts = simulator.log(since=mark, appliance="vcda_a", method="PUT", path=SITE)
+    assert len(puts) == 1 and puts[0]["path"] == "/sites/" + b["site_id"]
+    assert listed(simulator, "vcda_a")[0]["apiThumbprint"] == b["thumbprint"]
+    assert listed(simulator, "vcda_a")[0]["state"] == {}
+    again = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"],
+                                           update_thumbprint=True))
+    assert again.rc == 0 and again.last["changed"] is False
+    assert count(simulator, mark, "PUT", SITE) == 1
+
+
+def test_a_changed_description_is_updated_with_one_put(ansible, simulator, vcda):
+    a, b = vcda
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b", description="old text")
+    mark = simulator.mark()
+    run = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"],
+                                         description="DR site B"))
+    assert run.rc == 0 and run.last["changed"] is True, run
+    assert count(simulator, mark, "PUT", SITE) == 1
+    assert listed(simulator, "vcda_a")[0]["description"] == "DR site B"
+
+
+def test_update_thumbprint_needs_state_present(ansible, simulator, vcda):
+    a, b = vcda
+    assert_refused_before_any_request(ansible, simulator, MODULE, pairing(a, b, simulator),
+                                      {"update_thumbprint": True, "state": "absent"},
+                                      "update_thumbprint: only applies with state: present", ["vcda_a", "vcda_b"])
+
+
+# -- replication_site_info ----------------------------------------------------------------------------
+def test_site_info_reports_health_and_readable_problems_without_stack_traces(ansible, simulator, vcda):
+    a, b = vcda
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b")
+    info = {"host": a["host"], "username": a["username"], "password": a["password"],
+            "ca_path": simulator.config["ca_path"]}
+    run = ansible.module("replication_site_info", info)
+    assert run.rc == 0, run
+    result = run.last
+    assert result["changed"] is False and result["local_site"]["site"] == "site-a"
+    assert [s["site"] for s in result["sites"]] == ["site-b"] and result["unhealthy"] == 1
+    site = result["sites"][0]
+    assert site["healthy"] is False
+    assert site["problems"] == ["outgoing: SiteNotPaired: Site site-b has not paired with site site-a yet."]
+    assert "stacktrace" not in run.output and "at com.vmware" not in run.output
+    simulator.command("vcda_b", "pair_directly", peer="vcda_a")
+    healthy = ansible.module("replication_site_info", dict(info, peer_api_url=b["api_url"]))
+    assert healthy.last["unhealthy"] == 0 and healthy.last["sites"][0]["healthy"] is True
+    assert healthy.last["sites"][0]["problems"] == []
+    simulator.command("vcda_a", "set_comm_error", peer="vcda_b", direction="incoming", code="SiteUnreachable",
+                      msg="Cannot reach the remote site.")
+    sick = ansible.module("replication_site_info", info)
+    assert sick.last["sites"][0]["problems"] == ["incoming: SiteUnreachable: Cannot reach the remote site."]
+    none = ansible.module("replication_site_info", dict(info, peer_api_url="https://nowhere.example.com"))
+    assert none.rc == 0 and none.last["sites"] == [] and none.last["unhealthy"] == 0

@@ -395,7 +395,7 @@ def test_auth_key_password_and_session_never_appear_even_with_vvvv(ansible, simu
     ({"name": "dc-to-branch-01"}, "parameters are mutually exclusive: uuid|name"),
     ({"uuid": None}, "one of the following is required: uuid, name"),
     ({"state": "on"}, "value of state must be one of: enabled, disabled, got: on"),
-    ({"state": None}, "missing required arguments: state"),
+    ({"state": None}, "state: is required with uuid or name"),
     ({"wait_timeout": 0}, "wait_timeout: must be from 1 to 86400, got 0"),
     ({"wait_sleep": 0}, "wait_sleep: must be from 1 to 3600, got 0"),
     ({"timeout": 0}, "timeout: must be from 1 to 3600, got 0"),
@@ -417,3 +417,156 @@ def test_a_name_zstack_cannot_query_is_refused_before_any_request(ansible, simul
     assert run.rc != 0
     assert run.last["msg"].startswith("name: ZStack's query syntax cannot match a value containing '!='")
     assert requests_of(simulator, mark) == []
+
+
+# -- many connections in one run (connections) --------------------------------------------------
+def bulk(sim, count, **options):
+    return sim.command("zstack", "create_connections", count=count, **options)["connections"]
+
+
+def many(zs, items, **extra):
+    return dict(connection(zs), connections=items, **extra)
+
+
+def test_many_connections_one_login_one_logout_few_lookups_one_put_each_change(ansible, simulator, zs):
+    made = bulk(simulator, 6, state="Enabled", job_seconds=1.5)
+    items = [{"name": m["name"], "state": "disabled"} for m in made[:3]] + \
+        [{"uuid": m["uuid"], "state": "disabled"} for m in made[3:5]] + [{"uuid": made[5]["uuid"], "state": "enabled"}]
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, items))
+    assert run.rc == 0, run
+    result = run.last
+    assert result["changed"] is True
+    entries = result["connections"]
+    assert [e["connection"]["uuid"] for e in entries] == [m["uuid"] for m in made]
+    assert [e["changed"] for e in entries] == [True] * 5 + [False]
+    assert all(e["connection"]["authKey"] == "********" for e in entries)
+    assert [e["connection"]["state"] for e in entries] == ["Disabled"] * 5 + ["Enabled"]
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == 1 and len(logouts) == 1
+    lookups = requests_of(simulator, mark, r"^/zstack/v1/ipsec$", "GET")
+    assert len(lookups) == 2, lookups
+    sent = puts(simulator, mark)
+    assert sorted(e["path"].split("/")[4] for e in sent) == sorted(m["uuid"] for m in made[:5])
+    # The jobs ran side by side: all five PUTs went out before the first job (1.5 s) could end.
+    assert max(e["time"] for e in sent) - min(e["time"] for e in sent) < 1.0
+    assert max(e["elapsed"] for e in entries) < 4.5
+    for m in made[:5]:
+        assert state_of(simulator, m) == "Disabled"
+    rerun_mark = simulator.mark()
+    again = ansible.module(MODULE, many(zs, items))
+    assert again.rc == 0 and again.last["changed"] is False
+    assert puts(simulator, rerun_mark) == []
+
+
+def test_many_a_failed_job_does_not_stop_the_others_and_the_task_names_it(ansible, simulator, zs):
+    made = bulk(simulator, 4, state="Disabled", job_seconds_each=[0.5, 0.3, 2.0, 1.0], fail=[1])
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "enabled"} for m in made]))
+    assert run.rc != 0
+    result = run.last
+    assert "1 of 4 IPsec connections failed" in result["msg"] and made[1]["uuid"] in result["msg"]
+    assert "SYS.1006" in result["msg"]
+    entries = result["connections"]
+    assert [e["failed"] for e in entries] == [False, True, False, False]
+    assert [state_of(simulator, m) for m in made] == ["Enabled", "Disabled", "Enabled", "Enabled"]
+    assert len(puts(simulator, mark)) == 4
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == 1 and len(logouts) == 1
+
+
+def test_many_not_found_duplicate_named_and_not_ready_items_fail_without_a_put(ansible, simulator, zs):
+    good = bulk(simulator, 1, state="Disabled", job_seconds=0.3)[0]
+    samples = zs["samples"]
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [
+        {"name": "no-such-tunnel", "state": "enabled"}, {"name": samples["duplicate_name"], "state": "enabled"},
+        {"uuid": samples["not_ready_uuid"], "state": "enabled"}, {"uuid": good["uuid"], "state": "enabled"}]))
+    assert run.rc != 0
+    entries = run.last["connections"]
+    assert "no IPsec connection named 'no-such-tunnel'" in entries[0]["msg"]
+    assert "2 ZStack IPsec connections are named" in entries[1]["msg"]
+    assert "its status is Disconnected" in entries[2]["msg"]
+    assert entries[3]["failed"] is False and entries[3]["changed"] is True
+    assert [e["path"].split("/")[4] for e in puts(simulator, mark)] == [good["uuid"]]
+
+
+def test_many_check_and_diff_send_no_put(ansible, simulator, zs):
+    made = bulk(simulator, 3, state="Enabled")
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "disabled"} for m in made[:2]]
+                                      + [{"uuid": made[2]["uuid"], "state": "enabled"}]), check=True)
+    assert run.rc == 0, run
+    assert [e["changed"] for e in run.last["connections"]] == [True, True, False]
+    assert [e["connection"]["state"] for e in run.last["connections"]] == ["Disabled", "Disabled", "Enabled"]
+    assert puts(simulator, mark) == []
+    assert [state_of(simulator, m) for m in made] == ["Enabled"] * 3
+
+
+def test_many_max_concurrent_bounds_the_requests_in_flight(ansible, simulator, zs):
+    made = bulk(simulator, 8, state="Enabled", job_seconds=0.5)
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "disabled"} for m in made],
+                                      max_concurrent=1))
+    assert run.rc == 0, run
+    assert all(e["connection"]["state"] == "Disabled" for e in run.last["connections"])
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"connections": []}, "connections: must list at least one connection"),
+    ({"connections": [{"uuid": "76424bb25d3a37c9961fff1116bc06da", "name": "x", "state": "enabled"}]},
+     "connections[0]: needs exactly one of uuid and name"),
+    ({"connections": [{"state": "enabled"}]}, "connections[0]: needs exactly one of uuid and name"),
+    ({"connections": [{"name": "a", "state": "enabled"}, {"name": "a", "state": "disabled"}]},
+     "connections[1]: lists name 'a' again (also connections[0])"),
+    ({"connections": [{"uuid": "76424BB25d3a37c9961fff1116bc06da", "state": "enabled"},
+                      {"uuid": "76424bb25d3a37c9961fff1116bc06da", "state": "enabled"}]}, "connections[1]: lists uuid"),
+    ({"connections": [{"uuid": "nope", "state": "enabled"}]}, "connections[0].uuid: must be a ZStack UUID"),
+    ({"connections": [{"name": "a~=b", "state": "enabled"}]}, "connections[0].name: ZStack's query syntax"),
+    ({"connections": [{"name": "a", "state": "on"}]}, "value of state must be one of: enabled, disabled"),
+    ({"max_concurrent": 0}, "max_concurrent: must be 1 or more, got 0"),
+    ({"uuid": "76424bb25d3a37c9961fff1116bc06da"}, "connections: cannot be combined with uuid"),
+    ({"state": "enabled"}, "connections: cannot be combined with state"),
+])
+def test_many_bad_input_is_refused_before_any_request(ansible, simulator, zs, override, fragment):
+    assert_refused_before_any_request(ansible, simulator, MODULE,
+                                      many(zs, [{"name": "dc-to-branch-01", "state": "enabled"}]),
+                                      override, fragment, ["zstack"])
+
+
+# -- ipsec_connection_info ----------------------------------------------------------------------
+INFO = "ipsec_connection_info"
+
+
+def test_info_filters_by_name_wildcard_state_and_conditions_with_one_login(ansible, simulator, zs):
+    made = bulk(simulator, 5, state="Enabled")
+    prefix = made[0]["name"].rsplit("-", 1)[0]
+    simulator.command("zstack", "set_connection", uuid=made[1]["uuid"], state="Disabled")
+    mark = simulator.mark()
+    run = ansible.module(INFO, dict(connection(zs), name=prefix + "-%", state="enabled"))
+    assert run.rc == 0, run
+    result = run.last
+    assert result["changed"] is False and result["count"] == 4
+    assert sorted(c["uuid"] for c in result["connections"]) == sorted(m["uuid"] for i, m in enumerate(made) if i != 1)
+    assert all(c["authKey"] == "********" for c in result["connections"])
+    for m in made:
+        assert m["auth_key"] not in run.output
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == 1 and len(logouts) == 1
+    queries = requests_of(simulator, mark, r"^/zstack/v1/ipsec$", "GET")
+    assert len(queries) == 1
+    peer = ansible.module(INFO, dict(connection(zs), conditions=["name~=%s-%%" % prefix, "uuid!=%s" % made[0]["uuid"]]))
+    assert peer.rc == 0 and peer.last["count"] == 4
+    one = ansible.module(INFO, dict(connection(zs), uuid=made[2]["uuid"], status="Ready"))
+    assert [c["name"] for c in one.last["connections"]] == [made[2]["name"]]
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"conditions": ["peerAddress"]}, "conditions[0]: 'peerAddress' has no query operator"),
+    ({"conditions": [""]}, "conditions[0]: must be a ZStack query condition"),
+    ({"conditions": ["=x"]}, "conditions[0]: '=x' must start with a field name"),
+    ({"uuid": "not-a-uuid"}, "uuid: must be a ZStack UUID"),
+    ({"name": "a!=b"}, "name: ZStack's query syntax cannot match"),
+    ({"state": "on"}, "value of state must be one of: enabled, disabled"),
+])
+def test_info_bad_input_is_refused_before_any_request(ansible, simulator, zs, override, fragment):
+    assert_refused_before_any_request(ansible, simulator, INFO, connection(zs), override, fragment, ["zstack"])

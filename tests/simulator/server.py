@@ -68,6 +68,7 @@ class Running:
                 wanted = ports.get(appliance.name, 0) if index == 0 else 0
                 server = serve(self.sim, appliance, host, wanted, context)
                 self.servers.append(server)
+                appliance.__dict__.setdefault("servers", []).append(server)  # e.g. to rotate its certificate
                 appliance.urls[scheme] = "%s://%s:%d" % (scheme, host, server.server_address[1])
                 if index == 0:
                     appliance.port = server.server_address[1]
@@ -97,7 +98,8 @@ class Running:
         return doc
 
     def write_config(self):
-        tmp = self.config_path + ".tmp"
+        # A temporary file per thread: control commands from concurrent clients write at once.
+        tmp = "%s.%d.tmp" % (self.config_path, threading.get_ident())
         with open(tmp, "w") as handle:
             json.dump(self.config(), handle, indent=2, sort_keys=True)
         os.replace(tmp, self.config_path)  # readers never see a half-written file

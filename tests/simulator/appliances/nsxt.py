@@ -1,7 +1,17 @@
 """VMware NSX-T Manager: IPsec VPN sessions, services, and their realization over time.
 
-Faithful to the NSX-T 3.1 API (api-specs/nsx_api_3.1.0_ipsec_sessions_subset.json) and the
-realization-state guide: a configuration change (PUT) answers with an ``x-nsx-requestid``; the
+Two API generations, as NSX has them:
+
+- the Manager API (``/api/v1``, deprecated since NSX-T 3.2, removed in 9.0), faithful to the
+  NSX-T 3.1 API (api-specs/nsx_api_3.1.0_ipsec_sessions_subset.json) and the realization-state
+  guide;
+- the Policy API (``/policy/api/v1``): sessions under tier-0, tier-1 and project tier-1 paths with
+  ``_revision``/``_last_modified_time`` and a ``psk``; ``realized-state/realized-entities`` that,
+  after a change, keep serving the REALIZED left from before for a stale window, then UNREALIZED,
+  then the new REALIZED (or ERROR with alarms) with a new ``_last_modified_time``; and
+  ``detailed-status`` whose tunnel goes DOWN -> NEGOTIATING -> UP (or never up, with a reason).
+
+Manager API: a configuration change (PUT) answers with an ``x-nsx-requestid``; the
 session's state then moves pending -> in_progress -> unknown -> in_progress -> in_sync (then
 success), or ends in error with per-transport-node failure messages. A disabled VPN service
 gives 400/110199; a deleted session gives 404/600. 100 requests/s and 40 concurrent requests
@@ -12,6 +22,7 @@ import base64
 import hmac
 import secrets
 import time
+from urllib.parse import unquote
 
 from simulator.core import Appliance, Reply, command, route
 
@@ -53,6 +64,77 @@ class Change:
         return "in_progress"
 
 
+# -- Policy API shapes ------------------------------------------------------------------------
+POLICY = r"/policy/api/v1"
+SESSION_PATH = (r"(?P<path>(?:/orgs/[^/]+/projects/[^/]+)?/infra/tier-[01]s/[^/]+"
+                r"/ipsec-vpn-services/[^/]+/sessions/[^/]+)")
+REALIZED_ENTITIES = r"(?:/orgs/[^/]+/projects/[^/]+)?/infra/realized-state/realized-entities"
+ENFORCEMENT_POINT = "/infra/sites/default/enforcement-points/default"
+POLICY_ALARMS = (
+    "IPSec VPN session realization failed on edge node %s: IKE negotiation with peer %s failed "
+    "(NO_PROPOSAL_CHOSEN).",
+    "Edge transport node %s: local endpoint has no route to peer %s.",
+)
+
+
+class PolicyChange:
+    """One change of a Policy session's intent and how its realization unfolds.
+
+    For ``stale_window`` seconds after the change the realized entities still show what was left
+    from before (with the old ``_last_modified_time``), as NSX does while the change travels to the
+    edges; then UNREALIZED; then, ``realize_after`` seconds after the change, ``outcome``
+    (REALIZED or ERROR) with a new ``_last_modified_time``. The tunnel follows the realization:
+    when enabled it negotiates and comes UP ``tunnel_up_after`` seconds later (None: never)."""
+
+    def __init__(self, changed, changed_ms, previous, enabled, stale_window=1.0, realize_after=3.0,
+                 outcome="REALIZED", tunnel_up_after=2.0, fail_reason=None):
+        self.changed = changed
+        self.changed_ms = changed_ms
+        self.previous = previous
+        self.enabled = bool(enabled)
+        self.stale_window = float(stale_window)
+        # The stale window of a first change (a creation) is empty: there is nothing from before.
+        self.realize_after = float(realize_after) if previous is None \
+            else max(float(realize_after), self.stale_window)
+        self.outcome = outcome
+        self.tunnel_up_after = None if tunnel_up_after is None else float(tunnel_up_after)
+        self.fail_reason = fail_reason
+
+    @property
+    def realized_ms(self):
+        return self.changed_ms + int(self.realize_after * 1000)
+
+    def realized(self, now):
+        return now - self.changed >= self.realize_after
+
+    def entity_state(self, now):
+        """(state, _last_modified_time, change it belongs to) of the realized entities."""
+        t = now - self.changed
+        if t >= self.realize_after:
+            return self.outcome, self.realized_ms, self
+        if t < self.stale_window and self.previous is not None:
+            return self.previous.entity_state(self.changed)  # frozen as it was at the change
+        return "UNREALIZED", self.changed_ms, self
+
+    def tunnel(self, now):
+        """(runtime_status, ike_session_state, fail_reason) of the tunnel at ``now``."""
+        if not self.realized(now):
+            if self.previous is not None:
+                return self.previous.tunnel(now)
+            return "DOWN", "DOWN", None
+        if not self.enabled:
+            return "DOWN", "DOWN", "Session is disabled"
+        if self.outcome != "REALIZED":
+            return "DOWN", "DOWN", "Session configuration is not realized"
+        since = now - self.changed - self.realize_after
+        if self.tunnel_up_after is None:
+            return "DOWN", "NEGOTIATING" if int(since) % 4 < 2 else "DOWN", \
+                self.fail_reason or "Peer not responding (IKE timeout)"
+        if since >= self.tunnel_up_after:
+            return "UP", "UP", None
+        return "DOWN", "NEGOTIATING" if since >= 0.3 * self.tunnel_up_after else "DOWN", None
+
+
 class NsxtManager(Appliance):
     name = "nsxt"
     rate_limit = 100
@@ -78,9 +160,21 @@ class NsxtManager(Appliance):
         disabled = self._new_session("lab-to-dc", realize_after=0, service_enabled=False, started=now - 60)
         gone = self._new_session("old-partner-to-dc", realize_after=0, started=now - 60)
         self.sessions[gone]["deleted_at"] = now - 30
+        self.policy_sessions = {}
+        start = now - 60
+        policy_t1 = self._new_policy_session("tier-1", "t1-branch", "branch-vpn", "branch-office",
+                                             realize_after=0, started=start)
+        policy_t0 = self._new_policy_session("tier-0", "t0-edge", "dc-vpn", "dc-to-partner",
+                                             realize_after=0, started=start)
+        policy_project = self._new_policy_session("tier-1", "t1-tenant", "tenant-vpn", "tenant-a",
+                                                  project="tenant-a", realize_after=0, started=start)
+        policy_error = self._new_policy_session("tier-1", "t1-lab", "lab-vpn", "lab-broken",
+                                                realize_after=0, outcome="ERROR", started=start)
         self.samples = {
             "session_id": steady, "request_id": self.sessions[steady]["changes"][-1].request_id,
             "error_session_id": failing, "disabled_session_id": disabled, "deleted_session_id": gone,
+            "policy_session_path": policy_t1, "policy_tier0_session_path": policy_t0,
+            "policy_project_session_path": policy_project, "policy_error_session_path": policy_error,
         }
 
     def _new_session(self, display_name, realize_after=2.0, outcome="in_sync", unknown_phase=True,
@@ -232,6 +326,12 @@ class NsxtManager(Appliance):
         if "_revision" not in body:
             return self.error_reply(400, "Field level validation errors: {_revision is required}", code=255)
         resource = session["resource"]
+        race = session.pop("race", None)
+        if race is not None:  # someone else wrote first: the revision moved on
+            if race.get("enabled") is not None:
+                resource["enabled"] = bool(race["enabled"])
+            resource["_revision"] += 1
+            self._change(sid, self.change_realize_after)
         if body["_revision"] != resource["_revision"]:
             return self.error_reply(412, "The object was modified by somebody else.", code=244)
         for key in ("display_name", "description", "enabled", "policy_rules", "tags", "tcp_mss_clamping"):
@@ -270,6 +370,23 @@ class NsxtManager(Appliance):
         change = next((c for c in changes if c.request_id == wanted), changes[-1])
         return Reply(200, self.realization(session, change, self.now()))
 
+    @route("GET", SESSIONS + r"/(?P<sid>[^/]+)/status")
+    def session_status(self, req, sid):
+        """IPSecVPNSessionStatus: UP once an enabled session's latest change is realized."""
+        session = self._live(sid)
+        if session is None:
+            return self.not_found(sid)
+        resource = session["resource"]
+        realized = session["changes"][-1].phase(self.now()) in ("in_sync", "success")
+        up = bool(resource["enabled"]) and realized
+        ike = {"ike_session_state": "UP" if up else "DOWN", "transport_node_id": session["nodes"][0]}
+        if not resource["enabled"]:
+            ike["fail_reason"] = "Session is disabled"
+        return Reply(200, {"ipsec_vpn_session_id": sid, "display_name": resource["display_name"],
+                           "session_status": "UP" if up else "DOWN", "ike_status": ike,
+                           "total_tunnels": 1, "negotiated_tunnels": 1 if up else 0,
+                           "failed_tunnels": 0 if up else 1, "last_update_timestamp": int(time.time() * 1000)})
+
     @route("GET", r"/api/v1/vpn/ipsec/services/(?P<service_id>[^/]+)")
     def get_service(self, req, service_id):
         service = self.services.get(service_id)
@@ -277,6 +394,267 @@ class NsxtManager(Appliance):
             return self.error_reply(404, "The operation failed because object identifier "
                                     "IPSecVPNService/%s is missing." % service_id, code=600)
         return Reply(200, service)
+
+    # -- Policy API: state ----------------------------------------------------------------------
+    def _policy_defaults(self):
+        opts = self.sim.options
+        return dict(stale_window=float(opts.get("nsxt.policy_stale_window", 1.0)),
+                    realize_after=float(opts.get("nsxt.policy_realize_after", 3.0)),
+                    outcome="REALIZED",
+                    tunnel_up_after=float(opts.get("nsxt.tunnel_up_after", 2.0)),
+                    fail_reason=None)
+
+    def _new_policy_session(self, tier="tier-1", gateway=None, service="vpn-service", session_id=None,
+                            project=None, org="default", enabled=True, display_name=None,
+                            route_based=False, started=None, **behaviour):
+        sid = session_id or self.new_id()
+        gateway = gateway or ("t0-edge" if tier == "tier-0" else "t1-%s" % sid[:8])
+        prefix = "/orgs/%s/projects/%s" % (org, project) if project else ""
+        parent = "%s/infra/%ss/%s/ipsec-vpn-services/%s" % (prefix, tier.rstrip("s"), gateway, service)
+        path = "%s/sessions/%s" % (parent, sid)
+        now_ms = int(time.time() * 1000)
+        psk = "Psk-%s" % secrets.token_hex(10)
+        resource = {
+            "resource_type": "RouteBasedIPSecVpnSession" if route_based else "PolicyBasedIPSecVpnSession",
+            "id": sid, "display_name": display_name or "sim-policy-session", "enabled": bool(enabled),
+            "peer_address": "203.0.113.%d" % (10 + len(self.policy_sessions) % 200),
+            "peer_id": "203.0.113.%d" % (10 + len(self.policy_sessions) % 200),
+            "authentication_mode": "PSK", "psk": psk, "compliance_suite": "NONE",
+            "ike_profile_path": "/infra/ipsec-vpn-ike-profiles/nsx-default-l3vpn-ike-profile",
+            "local_endpoint_path": parent + "/local-endpoints/le-1",
+            "connection_initiation_mode": "INITIATOR",
+            "path": path, "parent_path": parent, "relative_path": sid,
+            "marked_for_delete": False, "_create_user": self.username, "_create_time": now_ms,
+            "_last_modified_user": self.username, "_last_modified_time": now_ms,
+            "_revision": 0, "_system_owned": False, "_protection": "NOT_PROTECTED",
+        }
+        settings = self._policy_defaults()
+        settings.update((k, v) for k, v in behaviour.items() if v is not None or k == "tunnel_up_after")
+        self.policy_sessions[path] = {"resource": resource, "changes": [], "next": {},
+                                      "entities": [self.new_id(), self.new_id()], "race": None,
+                                      "deleted_at": None}
+        change = PolicyChange(self.now() if started is None else started, now_ms, None, enabled,
+                              **settings)
+        self.policy_sessions[path]["changes"].append(change)
+        return path
+
+    def _policy_change(self, path, changed_keys=()):
+        """The intent changed (PATCH, PUT or a command): a new revision and realization."""
+        record = self.policy_sessions[path]
+        resource = record["resource"]
+        now_ms = max(int(time.time() * 1000), resource["_last_modified_time"] + 1)
+        resource["_revision"] += 1
+        resource["_last_modified_time"] = now_ms
+        resource["_last_modified_user"] = self.username
+        settings = self._policy_defaults()
+        settings.update(record["next"])
+        change = PolicyChange(self.now(), now_ms, record["changes"][-1], resource["enabled"], **settings)
+        record["changes"].append(change)
+        return change
+
+    def _policy_live(self, path):
+        record = self.policy_sessions.get(path)
+        if record is None:
+            return None
+        if record["deleted_at"] is not None and self.now() >= record["deleted_at"]:
+            return None
+        return record
+
+    def _policy_not_found(self, path):
+        return Reply(404, {"httpStatus": "NOT_FOUND", "error_code": 500090, "module_name": "Policy",
+                           "error_message": "The path=[%s] is invalid" % path})
+
+    def _policy_race(self, record):
+        """Someone else wrote first (a race_next_write command): bump the revision, answer 412."""
+        race, record["race"] = record["race"], None
+        if race.get("enabled") is not None:
+            record["resource"]["enabled"] = bool(race["enabled"])
+        self._policy_change(record["resource"]["path"])
+        return self.error_reply(412, "The object was modified by somebody else.", code=244)
+
+    # -- Policy API: routes ---------------------------------------------------------------------
+    @route("GET", POLICY + SESSION_PATH)
+    def policy_get_session(self, req, path):
+        record = self._policy_live(path)
+        if record is None:
+            return self._policy_not_found(path)
+        return Reply(200, record["resource"])
+
+    @route("PATCH", POLICY + SESSION_PATH)
+    def policy_patch_session(self, req, path):
+        record = self._policy_live(path)
+        if record is None:
+            return self._policy_not_found(path)
+        try:
+            body = req.json() or {}
+        except ValueError:
+            return self.error_reply(400, "The request body is not valid JSON.", code=325)
+        if record["race"] is not None:
+            return self._policy_race(record)
+        resource = record["resource"]
+        if "_revision" in body and body["_revision"] != resource["_revision"]:
+            return self.error_reply(412, "The object was modified by somebody else.", code=244)
+        self._apply_policy_body(resource, body)
+        self._policy_change(path)
+        return Reply(200, None)
+
+    @route("PUT", POLICY + SESSION_PATH)
+    def policy_put_session(self, req, path):
+        record = self._policy_live(path)
+        if record is None:
+            return self._policy_not_found(path)
+        try:
+            body = req.json() or {}
+        except ValueError:
+            return self.error_reply(400, "The request body is not valid JSON.", code=325)
+        if record["race"] is not None:
+            return self._policy_race(record)
+        resource = record["resource"]
+        if body.get("_revision") != resource["_revision"]:
+            return self.error_reply(412, "The object was modified by somebody else.", code=244)
+        self._apply_policy_body(resource, body)
+        self._policy_change(path)
+        return Reply(200, resource)
+
+    @staticmethod
+    def _apply_policy_body(resource, body):
+        for key in ("display_name", "description", "enabled", "psk", "peer_address", "peer_id", "tags",
+                    "connection_initiation_mode", "compliance_suite"):
+            if key in body:
+                resource[key] = body[key]
+
+    @route("DELETE", POLICY + SESSION_PATH)
+    def policy_delete_session(self, req, path):
+        record = self._policy_live(path)
+        if record is not None:
+            record["deleted_at"] = self.now()
+        return Reply(200, None)
+
+    @route("GET", POLICY + REALIZED_ENTITIES)
+    def policy_realized_entities(self, req):
+        intent = unquote(req.query.get("intent_path") or "")
+        if not intent:
+            return self.error_reply(400, "Required parameter intent_path is missing.", code=500012)
+        record = self._policy_live(intent)
+        if record is None:
+            return Reply(200, {"results": [], "result_count": 0})
+        now = self.now()
+        state, modified, change = record["changes"][-1].entity_state(now)
+        runtime = change.tunnel(now)[0] if change.realized(now) else "UNKNOWN"
+        sid = record["resource"]["id"]
+        results = []
+        for index, (entity_id, kind) in enumerate(zip(record["entities"],
+                                                      ("RealizedIPSecVpnSession", "RealizedIPSecVpnSessionOnEdge"))):
+            entity = {
+                "resource_type": "GenericPolicyRealizedResource", "id": "%s-%d" % (sid, index),
+                "display_name": "%s-%d" % (sid, index), "entity_type": kind, "state": state,
+                "intent_paths": [intent], "enforcement_point_path": ENFORCEMENT_POINT,
+                "realization_specific_identifier": entity_id, "runtime_status": runtime,
+                "path": "/infra/realized-state/enforcement-points/default/ipsec-vpn-sessions/%s-%d" % (sid, index),
+                "alarms": [], "_last_modified_time": modified, "_revision": len(record["changes"]) - 1,
+            }
+            if state == "ERROR":
+                message = POLICY_ALARMS[index % len(POLICY_ALARMS)] % (entity_id[:8], record["resource"]["peer_address"])
+                entity["alarms"] = [{"message": message, "source_reference": entity_id,
+                                     "error_details": {"error_code": 8407, "module_name": "vpn",
+                                                       "error_message": message}}]
+            results.append(entity)
+        return Reply(200, {"results": results, "result_count": len(results)})
+
+    @route("GET", POLICY + SESSION_PATH + r"/detailed-status")
+    def policy_detailed_status(self, req, path):
+        record = self._policy_live(path)
+        if record is None:
+            return self._policy_not_found(path)
+        now = self.now()
+        runtime, ike, reason = record["changes"][-1].tunnel(now)
+        up = runtime == "UP"
+        ike_status = {"ike_session_state": ike}
+        if reason:
+            ike_status["fail_reason"] = reason
+        status = {
+            "resource_type": "IPSecVpnSessionStatusNsxT", "display_name": record["resource"]["display_name"],
+            "enforcement_point_path": ENFORCEMENT_POINT, "runtime_status": runtime, "ike_status": ike_status,
+            "total_tunnels": 1, "negotiated_tunnels": 1 if up else 0, "failed_tunnels": 0 if up else 1,
+            "last_update_timestamp": int(time.time() * 1000),
+            "aggregate_traffic_counters": {"bytes_in": 0, "bytes_out": 0, "packets_in": 0, "packets_out": 0},
+        }
+        return Reply(200, {"results": [status], "intent_path": path})
+
+    # -- Policy API: control commands -----------------------------------------------------------
+    @command
+    def create_policy_session(self, tier="tier-1", gateway=None, service="vpn-service", session_id=None,
+                              project=None, org="default", enabled=True, display_name=None,
+                              stale_window=None, realize_after=0.0, outcome=None,
+                              tunnel_up_after=0.0, fail_reason=None, route_based=False):
+        """A Policy session whose creation realizes ``realize_after`` seconds from now; its tunnel
+        comes up ``tunnel_up_after`` seconds after that (None: never). The settings also apply to
+        the next changes, unless ``configure_policy_session`` says otherwise."""
+        behaviour = dict(stale_window=stale_window, realize_after=realize_after, outcome=outcome,
+                         tunnel_up_after=tunnel_up_after, fail_reason=fail_reason)
+        path = self._new_policy_session(tier, gateway, service, session_id, project, org, enabled,
+                                        display_name, route_based, **behaviour)
+        record = self.policy_sessions[path]
+        record["next"] = dict((k, v) for k, v in behaviour.items()
+                              if v is not None or k == "tunnel_up_after")
+        record["next"]["realize_after"] = float(self.sim.options.get("nsxt.policy_realize_after", 3.0)) \
+            if not realize_after else realize_after
+        resource = record["resource"]
+        return {"path": path, "session_id": resource["id"], "psk": resource["psk"],
+                "_revision": resource["_revision"], "_last_modified_time": resource["_last_modified_time"]}
+
+    @command
+    def configure_policy_session(self, path, stale_window=None, realize_after=None, outcome=None,
+                                 tunnel_up_after=-1, fail_reason=None):
+        """How the next changes of ``path`` unfold (``tunnel_up_after`` None: never up)."""
+        record = self.policy_sessions[path]
+        for key, value in (("stale_window", stale_window), ("realize_after", realize_after),
+                           ("outcome", outcome), ("fail_reason", fail_reason)):
+            if value is not None:
+                record["next"][key] = value
+        if tunnel_up_after != -1:
+            record["next"]["tunnel_up_after"] = tunnel_up_after
+        return {"path": path, "next": record["next"]}
+
+    @command
+    def change_policy_session(self, path, enabled=None):
+        """Another client changes the intent (a new revision and realization)."""
+        record = self.policy_sessions[path]
+        if enabled is not None:
+            record["resource"]["enabled"] = bool(enabled)
+        change = self._policy_change(path)
+        return {"path": path, "_last_modified_time": change.changed_ms,
+                "_revision": record["resource"]["_revision"]}
+
+    @command
+    def policy_session(self, path):
+        """The intent as stored, psk included, and when its latest change is/was realized."""
+        record = self.policy_sessions[path]
+        change = record["changes"][-1]
+        return {"resource": dict(record["resource"]), "changes": len(record["changes"]),
+                "realized_at": time.time() + (change.changed + change.realize_after - self.now()),
+                "changed_ms": change.changed_ms}
+
+    @command
+    def delete_policy_session(self, path, after=0.0):
+        self.policy_sessions[path]["deleted_at"] = self.now() + float(after)
+        return {"path": path}
+
+    @command
+    def race_next_write(self, path=None, session_id=None, enabled=None):
+        """The next PATCH/PUT of ``path`` (or Manager PUT of ``session_id``) meets a write by
+        someone else first: the revision moves on (``enabled`` set if given) and it gets a 412."""
+        if path:
+            self.policy_sessions[path]["race"] = {"enabled": enabled}
+        else:
+            self.sessions[session_id]["race"] = {"enabled": enabled}
+        return {"path": path, "session_id": session_id}
+
+    @command
+    def psks(self):
+        """Every pre-shared key the appliance holds (for secret scans)."""
+        return {"psks": sorted(r["resource"]["psk"] for r in self.policy_sessions.values()
+                               if r["resource"].get("psk"))}
 
     # -- control commands (tests, demo, benchmark) ------------------------------------------
     @command

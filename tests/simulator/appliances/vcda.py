@@ -7,6 +7,11 @@ in the ``X-VCAV-Auth`` header; every other call needs it (401 ``NotAuthenticated
 RUNNING with a growing ``progress`` for ``vcda.task_seconds`` (default 2), then SUCCEEDED (the
 peer record as ``result``), FAILED or CANCELED (``error`` with ``code``, ``msg``, ``args``,
 ``stacktrace``). Errors use the vCDA ApiError shape, Java stack trace included.
+``PUT /sites/{id or site name}`` re-pairs (``UpdateSiteRequest``: apiUrl, apiThumbprint,
+description) through a ``repairSite`` task. ``rotate_certificate`` replaces a site's certificate
+while the simulator runs: its peers' stored thumbprints go stale and their records show a
+``CertificateThumbprintMismatch`` in ``state.outgoingCommError``; ``set_comm_error`` sets any
+communication error on one record.
 
 Each site serves its own certificate, so thumbprints are real and differ.
 ``GET /config/remote-certificate?url=`` really connects to the URL (as the appliance would) and
@@ -154,6 +159,7 @@ class VcdaSite(Appliance):
         self.peers = {}           # normalised peer URL -> pairing record
         self.tasks = {}
         self.scenario = []        # forced ends of the next tasks: (state, code, msg)
+        self.comm_errors = {}     # normalised peer URL -> {"incomingCommError"/"outgoingCommError": error}
         self.task_seconds = float(self.sim.options.get("vcda.task_seconds", 2.0))
 
     def started(self):
@@ -214,12 +220,20 @@ class VcdaSite(Appliance):
     def peer_view(self, record):
         view = dict(record)
         peer = next(iter(self.sites_at(record["apiPublicUrl"])), None)
-        if peer is not None and peer.knows(self):
-            view["state"] = {}
-        else:
-            view["state"] = {"outgoingCommError": vcda_error(
+        state = {}
+        if peer is None or not peer.knows(self):
+            state["outgoingCommError"] = vcda_error(
                 "SiteNotPaired", "Site %s has not paired with site %s yet." % (record["site"], self.site_name),
-                [record["site"], self.site_name])}
+                [record["site"], self.site_name])
+        elif peer.der is not None and record["apiThumbprint"].upper() != peer.thumbprint().upper():
+            # The peer's certificate was replaced: the pinned thumbprint no longer matches.
+            state["outgoingCommError"] = vcda_error(
+                "CertificateThumbprintMismatch",
+                "The certificate of site %s has thumbprint %s, but the pairing expects %s." % (
+                    record["site"], peer.thumbprint(), record["apiThumbprint"]),
+                [record["site"], peer.thumbprint(), record["apiThumbprint"]])
+        state.update(self.comm_errors.get(normalise(record["apiPublicUrl"]), {}))
+        view["state"] = state
         return view
 
     def site_list(self):
@@ -312,6 +326,48 @@ class VcdaSite(Appliance):
         task = self.new_task(req, "pairSite", paired, failure, key)
         return self.reply(202, task.body)
 
+    @route("PUT", r"/sites/(?P<site>[^/]+)")
+    def repair_site(self, req, site):
+        """Re-pair ("Repair Sites"): the UpdateSiteRequest body (apiUrl, apiThumbprint,
+        description); the new thumbprint is checked against the peer's real certificate."""
+        self._advance()
+        key = next((k for k, r in self.peers.items() if site in (r["id"], r["site"])), None)
+        if key is None:
+            return self.error_reply(404, "Site %s not found." % site, args=[site])
+        try:
+            body = req.json() or {}
+        except ValueError:
+            return self.error_reply(400, "The request body is not valid JSON.")
+        url, given = body.get("apiUrl"), (body.get("apiThumbprint") or "").strip().upper()
+        if not isinstance(url, str) or not url.strip():
+            return self.error_reply(400, "apiUrl is required.")
+        if not given:
+            return self.error_reply(400, "apiThumbprint is required.")
+        if any(t.body["state"] == "RUNNING" and t.body["workflowInfo"].get("resourceId") == key
+               for t in self.tasks.values()):
+            return self.error_reply(400, "A task for %s is already running." % url, "TaskAlreadyRunning", [url])
+        failure = None
+        try:
+            actual = thumbprint_of(fetch_certificate(url))
+            if actual != given:
+                failure = ("FAILED", "CertificateThumbprintMismatch",
+                           "The certificate of %s has thumbprint %s, not the expected %s." % (url, actual, given),
+                           [url, actual, given])
+        except (OSError, ValueError, socket.timeout) as exc:
+            failure = ("FAILED", "RemoteSiteUnreachable", "Unable to connect to %s: %s" % (url, exc), [url])
+        if self.scenario:
+            failure = self.scenario.pop(0)
+
+        def repaired():
+            record = self.peers[key]
+            record.update(apiUrl=url, apiThumbprint=given)
+            if body.get("description") is not None:
+                record["description"] = body["description"]
+            return self.peer_view(record)
+
+        task = self.new_task(req, "repairSite", repaired, failure, key)
+        return self.reply(202, task.body)
+
     @route("DELETE", r"/sites/(?P<site>[^/]+)")
     def unpair_site(self, req, site):
         self._advance()
@@ -384,6 +440,33 @@ class VcdaSite(Appliance):
             "apiUrl": other.api_url(), "apiPublicUrl": other.api_url(),
             "apiThumbprint": thumbprint or other.thumbprint(), "isLocal": False,
             "apiVersion": "4.7", "buildVersion": "4.7.0.22468910", "isProviderDeployment": True}
+        return {"sites": self.site_list()}
+
+    @command
+    def rotate_certificate(self):
+        """Replace this site's certificate now (a renewal): it serves the new one at once, and
+        every peer's stored thumbprint of it goes stale (its record shows the error)."""
+        from simulator.tls import LOOPBACK_NAMES
+        old = self.thumbprint()
+        context, self.cert_path = self.sim.authority.server_context(self.name, identities=LOOPBACK_NAMES)
+        for server in getattr(self, "servers", []):
+            if server.context is not None:
+                server.context = context
+        self.started()
+        return {"old_thumbprint": old, "thumbprint": self.thumbprint()}
+
+    @command
+    def set_comm_error(self, peer, direction="incoming", code="SiteUnreachable",
+                       msg="Cannot connect to the remote site.", args=()):
+        """A communication error on this appliance's record of ``peer`` (an appliance name), in
+        ``state.incomingCommError`` or ``state.outgoingCommError``; ``code: null`` clears it."""
+        key = normalise(self.sim.appliances[peer].url)
+        field = {"incoming": "incomingCommError", "outgoing": "outgoingCommError"}[direction]
+        errors = self.comm_errors.setdefault(key, {})
+        if code is None:
+            errors.pop(field, None)
+        else:
+            errors[field] = vcda_error(code, msg, list(args))
         return {"sites": self.site_list()}
 
     @command

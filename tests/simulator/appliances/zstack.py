@@ -22,7 +22,10 @@ ChangeIPSecConnectionState (api-docs/) and the behaviour of ZStack's RestServer:
 - every error of the REST layer itself (unknown path, wrong method, faults) is plain text.
 
 Scenario knobs: ``--option zstack.job_seconds=N`` (default 2), ``zstack.location_base``,
-``zstack.job_ttl``; per connection through the control commands below.
+``zstack.job_ttl``; per connection through the control commands below (``create_connections``
+makes many, each with its own job duration and outcome). Queries take ``=``, ``!=``, ``?=``,
+``!?=``, ``~=``/``!~=`` (``%`` and ``_`` wildcards), comparisons, ``is null``/``not null``, and
+``limit``, ``start``, ``count=true``, ``replyWithCount=true``.
 """
 
 import hashlib
@@ -395,6 +398,23 @@ class ZStack(Appliance):
                                     auth_key=auth_key, uuid=uuid)
         inventory = self.connections[made]["inventory"]
         return {"uuid": made, "name": inventory["name"], "auth_key": inventory["authKey"]}
+
+    @command
+    def create_connections(self, count, prefix=None, state="Enabled", job_seconds=None, fail=(),
+                           job_seconds_each=None):
+        """``count`` new connections named ``<prefix>-001`` ... (prefix random unless given), each
+        with its own job: ``job_seconds`` for all, or ``job_seconds_each`` (a list, one per
+        connection); the ones whose 0-based index is in ``fail`` fail their jobs."""
+        prefix = prefix or "sim-bulk-%s" % secrets.token_hex(3)
+        failing = set(int(i) for i in fail or ())
+        made = []
+        for i in range(int(count)):
+            seconds = job_seconds_each[i] if job_seconds_each else job_seconds
+            uuid = self._new_connection("%s-%03d" % (prefix, i + 1), state=state, job_seconds=seconds,
+                                        fail=i in failing)
+            inventory = self.connections[uuid]["inventory"]
+            made.append({"uuid": uuid, "name": inventory["name"], "auth_key": inventory["authKey"]})
+        return {"prefix": prefix, "connections": made}
 
     @command
     def set_connection(self, uuid, state=None, status=None, job_seconds=None, fail=None, immediate=None):

@@ -45,3 +45,56 @@ def test_fragment_parses_and_documents_each_option(name):
         for option, spec in data.get("options", {}).items():
             assert spec.get("description"), "%s.%s: %s has no description" % (name, key, option)
             assert spec.get("type"), "%s.%s: %s has no type" % (name, key, option)
+
+
+# -- one copy of each shared text ----------------------------------------------------------------
+SHARED_TEXTS = [
+    "Takes precedence over a E(REQUESTS_CA_BUNDLE) environment variable.",
+    "Turn off only for tests.",
+    "Password of O(username).",
+    "When set, O(username) and O(password) are not sent.",
+    "PEM private key of O(client_cert)",
+    "environment variable is used.",
+    "can be set once for every module of the platform",
+    "Overall deadline of the wait in seconds",
+    "Upper bound in seconds on the pause between two status requests.",
+    "is sent again only when it surely had no effect",
+]
+
+
+@pytest.mark.parametrize("text", SHARED_TEXTS)
+def test_a_shared_text_is_written_once_in_the_builder(text):
+    folder = list(doc_fragments.__path__)[0]
+    holders = []
+    for name in sorted(os.listdir(folder)):
+        if name.endswith(".py"):
+            with open(os.path.join(folder, name)) as handle:
+                if text in handle.read():
+                    holders.append(name)
+    assert holders == ["_builder.py"], holders
+
+
+PLATFORMS = {"nsxt": ("NSXT", "NSXT_MANAGER_HOST"), "ontap": ("ONTAP", "ONTAP_HOST"), "vcda": ("VCDA", "VCDA_HOST"),
+             "zstack": ("ZSTACK", "ZSTACK_HOST"), "customer_connect": ("CUSTOMER_CONNECT", "CUSTOMER_CONNECT_HOST")}
+
+
+@pytest.mark.parametrize("name", sorted(PLATFORMS))
+def test_each_platform_option_names_its_own_environment_variable(name):
+    prefix, host_env = PLATFORMS[name]
+    options = yaml.safe_load(dict(sections(name))["DOCUMENTATION"])["options"]
+    for option, spec in options.items():
+        if option in ("auth_type", "retries"):  # no environment variable
+            continue
+        var = host_env if option == "host" else "%s_%s" % (prefix, option.upper())
+        assert "E(%s)" % var in " ".join(spec["description"]), (name, option)
+        for other, (other_prefix, _host) in PLATFORMS.items():
+            if other != name and not other_prefix.startswith(prefix):
+                assert "E(%s_" % other_prefix not in " ".join(spec["description"]), (name, option, other)
+
+
+def test_wait_holds_the_timing_options_once_and_wait_timing_them_alone():
+    docs = dict(sections("wait"))
+    full, timing = yaml.safe_load(docs["DOCUMENTATION"]), yaml.safe_load(docs["TIMING"])
+    assert list(full["options"]) == ["wait", "wait_timeout", "wait_sleep"]
+    assert list(timing["options"]) == ["wait_timeout", "wait_sleep"]
+    assert all(full["options"][k] == v for k, v in timing["options"].items()) and full["notes"] == timing["notes"]

@@ -506,3 +506,36 @@ def test_wait_false_after_a_lost_reply_follows_the_job_until_zstack_knows_it(job
     script.assert_done()
     assert call.job_uuid == JOB and result.polls == 2
     assert [h["state"] for h in result.history] == ["not_registered", "processing"]
+
+
+# -- queries: pages and ?= lists ---------------------------------------------------------------
+def test_query_all_reads_every_page_and_query_in_uses_one_list_per_chunk(monkeypatch):
+    from .scripted import Step, install
+    from ansible_collections.hybridcloud.ops.plugins.module_utils import _zstack as zs
+
+    class M:
+        params = dict(host="zstack.example.com", username=None, password=None, session_uuid="0" * 32,
+                      validate_certs=True, ca_path=None, timeout=30, retries=0)
+        _name = "hybridcloud.ops.ipsec_connection_info"
+        no_log_values = set()
+    client = zs.make_client(M())
+    rows = [{"uuid": "%032x" % i} for i in range(5)]
+    script = install(client,
+                     Step("GET", "/zstack/v1/ipsec?limit=2&start=0&replyWithCount=true&q=state%3DEnabled",
+                          body={"inventories": rows[:2], "total": 5}),
+                     Step("GET", "/zstack/v1/ipsec?limit=2&start=2&replyWithCount=true&q=state%3DEnabled",
+                          body={"inventories": rows[2:4], "total": 5}),
+                     Step("GET", "/zstack/v1/ipsec?limit=2&start=4&replyWithCount=true&q=state%3DEnabled",
+                          body={"inventories": rows[4:], "total": 5}))
+    assert zs.query_all(client, "ipsec", ["state=Enabled"], page_size=2) == rows
+    script.assert_done()
+    monkeypatch.setattr(zs, "LIST_CHUNK", 2)
+    script = install(client,
+                     Step("GET", "/zstack/v1/ipsec?limit=1000&start=0&replyWithCount=true&q=name%3F%3Da%2Cb",
+                          body={"inventories": [], "total": 0}),
+                     Step("GET", "/zstack/v1/ipsec?limit=1000&start=0&replyWithCount=true&q=name%3F%3Dc",
+                          body={"inventories": [], "total": 0}),
+                     Step("GET", "/zstack/v1/ipsec?limit=1000&start=0&replyWithCount=true&q=name%3Dd%2Ce",
+                          body={"inventories": [], "total": 0}))
+    assert zs.query_in(client, "ipsec", "name", ["a", "b", "a", "c", "d,e"]) == []
+    script.assert_done()

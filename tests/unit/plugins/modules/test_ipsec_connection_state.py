@@ -121,3 +121,84 @@ def test_validate_names_the_option(params, fragment):
     with pytest.raises(InputError) as caught:
         module_under_test.validate(FakeModule(**params).params)
     assert fragment in caught.value.msg
+
+
+# -- connections: many in one run ------------------------------------------------------------------
+THIRD = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+JOB2 = "aa25b1a26f4e474b8c59306081920ff2"
+
+
+def many(items, **params):
+    return FakeModule(uuid=None, state=None, connections=items, max_concurrent=1, **params)
+
+
+def query_step(field, values, rows):
+    path = "/zstack/v1/ipsec?limit=1000&start=0&replyWithCount=true&q=%s%%3F%%3D%s" % (
+        field, "%2C".join(values))
+    return Step("GET", path, body={"inventories": rows, "total": len(rows)})
+
+
+def test_many_looks_up_in_two_queries_and_puts_only_where_needed(monkeypatch):
+    jobs = iter([JOB, JOB2])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": None, "name": "branch-2", "state": "enabled"},
+                   {"uuid": THIRD, "name": None, "state": "disabled"}], diff=True)
+    result, script = run(
+        module,
+        query_step("uuid", [CONN, THIRD], [inventory(THIRD, name="branch-3", state="Enabled"), inventory()]),
+        query_step("name", ["branch-2"], [inventory(OTHER, name="branch-2", state="Enabled")]),
+        # Both calls go out first (side by side), then both jobs are read.
+        Step("PUT", "/zstack/v1/ipsec/%s/actions" % CONN, 202, body={"location": "x/zstack/v1/api-jobs/%s" % JOB}),
+        Step("PUT", "/zstack/v1/ipsec/%s/actions" % THIRD, 202, body={"location": "x/zstack/v1/api-jobs/%s" % JOB2}),
+        Step("GET", "/zstack/v1/api-jobs/%s" % JOB, 200, body={"inventory": inventory(state="Enabled")}),
+        Step("GET", "/zstack/v1/api-jobs/%s" % JOB2, 200,
+             body={"inventory": inventory(THIRD, name="branch-3", state="Disabled")}))
+    entries = result["connections"]
+    assert [e["changed"] for e in entries] == [True, False, True]
+    assert [e["job_uuid"] for e in entries] == [JOB, None, JOB2]
+    assert [e["connection"]["state"] for e in entries] == ["Enabled", "Enabled", "Disabled"]
+    assert SECRET not in json.dumps(result)
+    assert result["changed"] is True
+    assert result["diff"]["before"]["IPsec connection 'branch-3' (%s)" % THIRD] == "Enabled"
+    assert result["diff"]["after"]["IPsec connection 'branch-3' (%s)" % THIRD] == "Disabled"
+
+
+def test_many_a_failed_job_is_reported_and_the_next_is_still_followed(monkeypatch):
+    jobs = iter([JOB, JOB2])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": THIRD, "name": None, "state": "enabled"}])
+    failure = {"error": {"code": "SYS.1006", "description": "An operation failed", "details": "boom"}}
+    with pytest.raises(HybridCloudError) as caught:
+        run(module,
+            query_step("uuid", [CONN, THIRD], [inventory(), inventory(THIRD, name="b3")]),
+            Step("PUT", "/zstack/v1/ipsec/%s/actions" % CONN, 202, body={"location": "x/zstack/v1/api-jobs/%s" % JOB}),
+            Step("PUT", "/zstack/v1/ipsec/%s/actions" % THIRD, 202, body={"location": "x/zstack/v1/api-jobs/%s" % JOB2}),
+            Step("GET", "/zstack/v1/api-jobs/%s" % JOB, 503, body=failure),
+            Step("GET", "/zstack/v1/api-jobs/%s" % JOB2, 200, body={"inventory": inventory(THIRD, state="Enabled")}))
+    entries = caught.value.context["connections"]
+    assert entries[0]["failed"] is True and "SYS.1006" in entries[0]["msg"]
+    assert entries[1]["failed"] is False and entries[1]["connection"]["state"] == "Enabled"
+    assert caught.value.msg.startswith("1 of 2 IPsec connections failed: %s: " % CONN)
+
+
+def test_many_check_mode_sends_no_put():
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"}], check_mode=True)
+    result, script = run(module, query_step("uuid", [CONN], [inventory()]))
+    assert result["connections"][0]["changed"] is True and len(script.sent) == 1
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"connections": []}, "connections: must list at least one connection"),
+    ({"connections": [{"uuid": CONN, "name": "x", "state": "enabled"}]}, "connections[0]: needs exactly one"),
+    ({"connections": [{"uuid": CONN, "state": "enabled"}, {"uuid": CONN.upper(), "state": "enabled"}]},
+     "connections[1]: lists uuid"),
+    ({"connections": [{"uuid": CONN, "state": "enabled"}], "max_concurrent": 0}, "max_concurrent: must be 1 or more"),
+    ({"connections": [{"uuid": CONN, "state": "enabled"}], "state": "enabled"}, "cannot be combined with state"),
+])
+def test_many_validate_names_the_option(params, fragment):
+    params.setdefault("max_concurrent", 10)
+    with pytest.raises(InputError) as caught:
+        module_under_test.validate(FakeModule(uuid=None, state=params.pop("state", None), **params).params)
+    assert fragment in caught.value.msg

@@ -255,3 +255,46 @@ def test_bad_input_is_refused_naming_the_option(override, fragment):
     with pytest.raises(InputError) as caught:
         module_file.validate(params)
     assert fragment in caught.value.msg
+
+
+# -- update_thumbprint: re-pair with PUT /sites/<id> ------------------------------------------------
+def test_update_thumbprint_repairs_with_one_put_showing_both_thumbprints(clock):
+    repaired = dict(PAIRED_B, apiThumbprint=THUMB_OTHER, state={})
+    client, script = client_with(clock, sites(PAIRED_B), Step("PUT", "/sites/b-id", 202, body=task("RUNNING")),
+                                 Step("GET", "/tasks/t-1", body=task("SUCCEEDED", result=repaired)))
+    result = module_file.run(FakeModule(diff=True, peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True), client)
+    script.assert_done()
+    assert json.loads(script.sent[1][3].body) == {"apiUrl": PEER, "apiThumbprint": THUMB_OTHER,
+                                                  "description": "DR site"}
+    assert result["changed"] is True and result["site"]["apiThumbprint"] == THUMB_OTHER
+    assert result["diff"]["before"]["apiThumbprint"] == THUMB_B
+    assert result["diff"]["after"]["apiThumbprint"] == THUMB_OTHER
+
+
+def test_update_thumbprint_in_check_mode_sends_nothing(clock):
+    client, script = client_with(clock, sites(PAIRED_B))
+    result = module_file.run(FakeModule(check_mode=True, peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True),
+                             client)
+    script.assert_done()
+    assert result["changed"] is True and requests_of(script) == [("GET", "/sites")]
+
+
+def test_a_changed_description_is_updated_by_put(clock):
+    client, script = client_with(clock, sites(PAIRED_B), Step("PUT", "/sites/b-id", 202, body=task("SUCCEEDED")),
+                                 Step("GET", "/sites", body=[LOCAL, dict(PAIRED_B, description="new")]))
+    result = module_file.run(FakeModule(description="new"), client)
+    script.assert_done()
+    assert json.loads(script.sent[1][3].body)["description"] == "new"
+    assert result["changed"] is True and result["site"]["description"] == "new"
+
+
+def test_update_thumbprint_with_state_absent_is_refused():
+    with pytest.raises(InputError) as caught:
+        module_file.validate(FakeModule(update_thumbprint=True, state="absent").params)
+    assert caught.value.msg.startswith("update_thumbprint: only applies with state: present")
+
+
+def test_site_health_has_one_readable_line_per_error():
+    healthy, problems = vcda.site_health(vcda.without_stacktraces(PAIRED_B))
+    assert healthy is False and problems == ["incoming: X: y"]
+    assert vcda.site_health({"state": {"incomingCommError": None, "outgoingCommError": None}}) == (True, [])

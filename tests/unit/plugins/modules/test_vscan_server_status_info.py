@@ -18,7 +18,7 @@ def params(**overrides):
                   ca_path=None, client_cert=None, client_key=None, timeout=30, retries=0,
                   filters=None, fields=["*"], order_by=None, max_records=None, page_size=1000,
                   return_timeout=15, wait_for_connected=False, min_connected=1, wait_timeout=300,
-                  wait_sleep=10)
+                  wait_sleep=10, svm_min_connected=None, return_servers="all")
     values.update(overrides)
     return values
 
@@ -88,6 +88,11 @@ def run(clock, *steps, **overrides):
     ({"order_by": ["ip&x=1"]}, "order_by: each element must be"),
     ({"wait_for_connected": True, "max_records": 2, "min_connected": 3},
      "min_connected: cannot be met when at most max_records (2) servers are read; got 3"),
+    ({"svm_min_connected": {}}, "svm_min_connected: must name at least one SVM"),
+    ({"svm_min_connected": {"svm1|svm2": 1}}, "svm_min_connected: keys must be SVM names or patterns"),
+    ({"svm_min_connected": {"svm1": -1}}, "svm_min_connected: the minimum of svm1 must be a whole number, 0 or more; got -1"),
+    ({"svm_min_connected": {"svm1": "many"}}, "svm_min_connected: the minimum of svm1 must be a whole number"),
+    ({"svm_min_connected": {"svm1": True}}, "svm_min_connected: the minimum of svm1 must be a whole number"),
 ])
 def test_bad_input_names_the_option_and_the_expected_form(override, message):
     with pytest.raises(InputError) as caught:
@@ -229,3 +234,72 @@ def test_objects_holding_lists_are_left_alone():
     shared.apply(first)
     shared.apply(second)
     assert second["svm"] is not first["svm"] and second == first
+
+
+# -- per-SVM minimums and return_servers --------------------------------------------------------------------
+def test_svm_minimums_are_judged_svm_by_svm_and_a_pattern_stands_for_each_match(clock):
+    records = [server("10.0.0.1", svm="prod1"),
+               server("10.0.0.2", svm="prod2", state="disconnected", reason="remote_closed"),
+               server("10.0.0.3", svm="test1"), server("10.0.0.4", svm="Prod3")]
+    result, script = run(clock, reply(FIRST, records), svm_min_connected={"prod*": 1, "test1": 1, "gone": "2"})
+    script.assert_done()
+    assert [(r["svm"], r["pattern"], r["connected"], r["min_connected"], r["healthy"], r["found"])
+            for r in result["svm_checks"]] == [
+        ("prod1", "prod*", 1, 1, True, True), ("prod2", "prod*", 0, 1, False, True),
+        ("test1", "test1", 1, 1, True, True), ("gone", "gone", 0, 2, False, False)]
+    assert result["svm_checks"][1]["reasons"] == {"remote_closed": 1}
+
+
+def test_the_wait_ends_when_each_svm_meets_its_own_minimum_despite_disconnected_servers(clock):
+    """svm2 keeps a disconnected server but meets its minimum; svm1 is waited for."""
+    before = [server("10.0.0.1"), server("10.0.0.2", state="disconnected"),
+              server("10.0.1.1", svm="svm2"), server("10.0.1.2", svm="svm2", state="disconnected")]
+    after = [server("10.0.0.1"), server("10.0.0.2"),
+             server("10.0.1.1", svm="svm2"), server("10.0.1.2", svm="svm2", state="disconnected")]
+    result, script = run(clock, reply(FIRST, before), reply(FIRST, after), wait_for_connected=True,
+                         svm_min_connected={"svm1": 2, "svm2": 1}, min_connected=99)
+    script.assert_done()
+    assert result["polls"] == 2 and result["timed_out"] is False
+    assert [h["state"] for h in result["history"]] == ["below=1 connected=2 disconnected=2",
+                                                       "below=0 connected=3 disconnected=1"]
+
+
+def test_a_timed_out_per_svm_wait_names_the_svms_below_their_minimum(clock):
+    records = [server("10.0.0.1"), server("10.0.0.2", state="disconnected"), server("10.0.1.1", svm="svm2")]
+    steps = [reply(FIRST, records) for _poll in range(40)]
+    error, script = run(clock, *steps, wait_for_connected=True, wait_timeout=5, wait_sleep=1,
+                        svm_min_connected={"svm1": 2, "svm2": 1, "svm9": 1})
+    assert isinstance(error, WaitTimeout)
+    assert error.msg == (
+        "Timed out after 5 s waiting for each SVM to have its minimum of connected Vscan servers "
+        "(svm1 >= 2, svm2 >= 1, svm9 >= 1); last state: below=2 connected=2 disconnected=1 "
+        "(below minimum: svm1 1 of 2, svm9 0 of 1 (no servers))")
+    context = error.to_fail_kwargs()
+    assert context["timed_out"] is True
+    assert [r["svm"] for r in context["svm_checks"] if not r["healthy"]] == ["svm1", "svm9"]
+
+
+@pytest.mark.parametrize("keep, ips", [("all", ["10.0.0.1", "10.0.0.2", "10.0.0.3"]),
+                                       ("disconnected", ["10.0.0.2"]), ("none", [])])
+def test_return_servers_keeps_what_it_says_and_counts_every_server(clock, keep, ips):
+    second = PATH + "?fields=*&max_records=2&return_timeout=15&start.index=2"
+    result, script = run(
+        clock,
+        reply(PATH + "?fields=*&max_records=2&return_timeout=15",
+              [server("10.0.0.1"), server("10.0.0.2", state="disconnected", reason="remote_closed")], second),
+        reply(second, [server("10.0.0.3", svm="svm2")]),
+        page_size=2, return_servers=keep, svm_min_connected={"svm*": 1})
+    script.assert_done()
+    assert [s["ip"] for s in result["servers"]] == ips
+    assert result["count"] == 3 and result["pages"] == 2
+    assert result["summary"]["connected"] == 2 and result["summary"]["disconnected"] == 1
+    assert [(r["svm"], r["connected"]) for r in result["svm_checks"]] == [("svm1", 1), ("svm2", 1)]
+
+
+def test_return_servers_none_still_waits_on_every_server(clock):
+    down = [server("10.0.0.1"), server("10.0.0.2", state="disconnected")]
+    up = [server("10.0.0.1"), server("10.0.0.2")]
+    result, script = run(clock, reply(FIRST, down), reply(FIRST, up), wait_for_connected=True,
+                         min_connected=2, return_servers="none")
+    script.assert_done()
+    assert result["polls"] == 2 and result["servers"] == [] and result["count"] == 2
