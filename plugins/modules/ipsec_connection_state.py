@@ -25,12 +25,12 @@ description:
     failure instead of sending it again.
   - The C(PUT) is sent a second time only when ZStack said it did not run it. (1) The call itself
     was answered with error C(ID.1001) (session expired), or with HTTP 429, or the connection was
-    refused: ZStack turned it away before creating a job. The module logs in again once (for
-    C(ID.1001)) and sends the same call again, with the same C(X-Job-UUID). (2) The job failed with
-    C(ID.1001): the module logs in again and reads the job once more. If it still shows that
+    refused. In each case ZStack turned it away before creating a job. The module logs in again
+    once (for C(ID.1001)) and sends the same call again, with the same C(X-Job-UUID). (2) The job failed with
+    C(ID.1001). Then the module logs in again and reads the job once more. If it still shows that
     failure and a fresh read of the connection shows that the state did not change, the module
     sends the call once more, under a new job uuid. This is safe because a job refused for its
-    session did nothing, and because C(stateEvent) sets a state: sending it again to a connection
+    session did nothing, and because C(stateEvent) sets a state, so sending it again to a connection
     that already has that state changes nothing. ZStack runs the change at most once.
   - ZStack refuses to change a connection whose C(status) is not C(Ready). The module checks
     this before it sends anything and fails with the status it found.

@@ -13,8 +13,8 @@ module: replication_site_info
 short_description: Show the local VMware Cloud Director Availability site and the health of each pairing
 version_added: 1.1.0
 description:
-  - Reads the sites the Cloud Director Availability appliance of O(host) knows (C(GET /sites)):
-    the local site and every paired site.
+  - Reads the sites the Cloud Director Availability appliance of O(host) knows (C(GET /sites)),
+    that is the local site and every paired site.
   - Each paired site gets RV(sites[].healthy) and RV(sites[].problems), from its record's
     C(state.incomingCommError) and C(state.outgoingCommError) - for example a pairing made on one
     side only, an unreachable peer, or a peer whose certificate was replaced (re-pair it with
@@ -96,7 +96,7 @@ sites:
       description: Whether both C(state.incomingCommError) and C(state.outgoingCommError) are empty.
       type: bool
     problems:
-      description: One line per communication error, C(<incoming|outgoing>: <code>: <message>).
+      description: "One line per communication error, in the form C(<incoming|outgoing>: <code>: <message>)."
       type: list
       elements: str
   sample:

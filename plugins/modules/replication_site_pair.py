@@ -20,7 +20,7 @@ description:
     trailing slash do not matter). When the peer is already paired with the same thumbprint,
     nothing is sent. When it is paired with a different thumbprint (for example after the peer's
     certificate was renewed), the task fails naming both and changes nothing, unless
-    O(update_thumbprint=true): then the module re-pairs (C(PUT /sites/{site}), vCDA's "Repair
+    O(update_thumbprint=true), in which case the module re-pairs (C(PUT /sites/{site}), vCDA's "Repair
     Sites") with the new thumbprint and waits for its task.
   - A given O(description) that differs from the paired record's is updated the same way
     (C(PUT /sites/{site})).
