@@ -30,8 +30,12 @@ extends_documentation_fragment:
   - hybridcloud.ops.connection
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-  - ansible.builtin.action_common_attributes.info_module
 attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so it does the same in check mode.
+  diff_mode:
+    support: none
   action_group:
     support: full
     membership:
