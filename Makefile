@@ -3,7 +3,8 @@
 #   make test     set up and run everything CI runs (see "test" below)
 # Virtual environments come from pinned requirements/ files: .venv/ (ansible-core 2.19, Python 3.11),
 # .build/venvs/core-newest/ (the newest ansible-core, Python 3.13) and .build/venvs/tools/
-# (ansible-lint, antsibull-docs, ansible-builder, ansible-runner, selenium). Builds go to .build/.
+# (ansible-lint, antsibull-docs, ansible-builder, ansible-runner, selenium), .build/venvs/core-oldest/
+# (ansible-core 2.16, the oldest claimed in meta/runtime.yml, Python 3.11). Builds go to .build/.
 # Outside this directory: ansible-test's pip bootstrap stand-in in ~/.ansible/test/cache (only where
 # it is missing) and, for the docs-site browser test, Debian's chromium and chromium-driver (installed
 # with apt-get when missing and running as root, as on CI).
@@ -20,6 +21,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 BUILD := $(CURDIR)/.build
 NEWEST := $(BUILD)/venvs/core-newest
+OLDEST := $(BUILD)/venvs/core-oldest
 TOOLS := $(BUILD)/venvs/tools
 TOOLS_BIN := $(TOOLS)/bin
 COLLECTIONS := $(BUILD)/collections
@@ -39,20 +41,22 @@ export PATH := $(BIN):$(PATH)
 export HYBRIDCLOUD_TOOLS_BIN := $(TOOLS_BIN)
 export HYBRIDCLOUD_DOCS_SITE := $(DOCS)/html
 export HYBRIDCLOUD_ARTIFACTS := $(BUILD)/artifacts
+# The oldest ansible-core the collection claims: the integration smoke of every module runs on it.
+export HYBRIDCLOUD_OLDEST_CORE_BIN := $(OLDEST)/bin
 
 SIMULATOR := PYTHONPATH=$(CURDIR)/tests $(BIN)/python -m simulator
 # The newest-core legs run where Python 3.13 exists; elsewhere they are skipped, loudly.
 NEWEST_SANITY := $(if $(PYTHON313),sanity-newest,no-python313)
 NEWEST_UNITS := $(if $(PYTHON313),units-newest,no-python313)
 
-.PHONY: help setup setup-newest setup-tools collection demo simulator bench test test-unit test-integration \
-	sanity sanity-2.19 sanity-newest units units-2.19 units-newest no-python313 lint docs \
+.PHONY: help setup setup-newest setup-oldest setup-tools collection demo simulator bench test test-unit test-integration \
+	sanity sanity-oldest sanity-2.19 sanity-newest units units-2.19 units-newest no-python313 lint docs \
 	test-molecule test-docs-site galaxy-import browser clean
 
 help:
 	@echo "make demo      - run playbooks/demo.yml against the bundled simulator"
 	@echo "make test      - everything CI runs: sanity, units, integration, lint, docs site"
-	@echo "make sanity    - ansible-test sanity on ansible-core 2.19 (Python 3.11) and the newest core (3.13)"
+	@echo "make sanity    - ansible-test sanity on ansible-core 2.16 (the oldest claimed) and 2.19 (Python 3.11), and the newest core (3.13)"
 	@echo "make units     - ansible-test units on both cores (make test-unit: plain pytest, quicker)"
 	@echo "make test-integration - real ansible runs against the simulator, packaging, AWX"
 	@echo "make test-molecule - the roles' molecule scenarios against the simulator"
@@ -78,6 +82,13 @@ $(NEWEST)/.ready: requirements/newest-core.txt
 	$(NEWEST)/bin/python -m pip check
 	touch $@
 
+$(OLDEST)/.ready: requirements/oldest-core.txt
+	rm -rf $(OLDEST)
+	$(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements/oldest-core.txt
+	$(OLDEST)/bin/python -m pip check
+	touch $@
+
 $(TOOLS)/.ready: requirements/tools.txt
 	rm -rf $(TOOLS)
 	$(PYTHON) -m venv $(TOOLS)
@@ -87,6 +98,7 @@ $(TOOLS)/.ready: requirements/tools.txt
 
 setup: $(VENV)/.ready
 setup-newest: $(NEWEST)/.ready
+setup-oldest: $(OLDEST)/.ready
 setup-tools: $(TOOLS)/.ready
 
 # -- the collection as users get it -------------------------------------------------------------
@@ -123,7 +135,7 @@ test:
 test-unit: setup
 	$(BIN)/python -m pytest $(PYTEST) tests/unit
 
-test-integration: collection setup-tools
+test-integration: collection setup-tools setup-oldest
 	$(BIN)/python -m pytest $(PYTEST) -n $(PYTEST_WORKERS) --junitxml=$(REPORTS)/integration.xml \
 		--ignore=tests/integration/test_docs_site.py --ignore=tests/integration/test_molecule.py tests/integration
 
@@ -134,7 +146,10 @@ test-molecule: collection setup-tools
 
 # ansible-test works on a copy of the working tree (.ci/ansible-test); sanity tests run in venvs
 # that ansible-test makes and fills from PyPI, unit tests in our pinned venv of the same core.
-sanity: sanity-2.19 $(NEWEST_SANITY)
+sanity: sanity-oldest sanity-2.19 $(NEWEST_SANITY)
+
+sanity-oldest: setup-oldest
+	.ci/ansible-test $(OLDEST) 3.11 sanity --requirements
 
 sanity-2.19: setup
 	.ci/ansible-test $(VENV) 3.11 sanity --requirements

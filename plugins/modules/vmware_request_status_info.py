@@ -17,9 +17,11 @@ description:
     invitation of users) with
     C(GET /v1/m4/api/myvmware/external/requests/{requestId}/status) and, by default, waits until
     it reaches a success or a failure status.
-  - B(The vendor labelled this API beta, and moved Customer Connect users to the Broadcom Support
-    Portal in May 2024.) The module follows the API as VMware documented it; O(host) stays
-    configurable so that a successor gateway serving the same API can be used.
+  - B(The API this module uses is gone from the public internet.) VMware labelled it beta, and
+    retired Customer Connect and its gateway C(apigw.vmware.com) in May 2024, when Broadcom moved
+    its users to the Broadcom Support Portal. The module is deprecated (see below) and keeps
+    working unchanged for anyone who reaches the same API through a gateway of their own
+    (O(host)).
   - Statuses are compared without regard to case. A status in O(success_statuses) ends the wait
     with RV(completed=true); a status in O(failure_statuses) fails the task with the request's
     C(message) and C(report); any other status (or none) counts as in progress.
@@ -29,6 +31,15 @@ description:
     of each C(errorDetails) entry and the C(traceId) to quote to VMware support. HTTP 401 says
     that the access token is invalid or expired; HTTP 404 that no request has that id.
   - Never changes anything.
+deprecated:
+  removed_in: 2.0.0
+  why: >-
+    VMware retired Customer Connect and its API gateway C(apigw.vmware.com) in May 2024 (its users
+    moved to the Broadcom Support Portal), so the API this module reads no longer exists at its
+    default host.
+  alternative: >-
+    None from the vendor - the Broadcom Support Portal has no public API for this. The module keeps
+    working until 2.0.0 against any gateway that still serves the Customer Connect API (set O(host)).
 author:
   - hybridcloud.ops contributors (@hybridcloud)
 requirements:
@@ -84,6 +95,10 @@ options:
       - With V(false), read the status once and return it whatever it is (a failure status is
         then reported in RV(request), not as a task failure); only an API error fails the task.
 notes:
+  - The default O(host) C(apigw.vmware.com) was retired with Customer Connect in May 2024; without a
+    gateway of your own that serves the same API, every request fails to connect or is refused.
+  - Running the module prints Ansible's deprecation warning (from the collection's
+    C(meta/runtime.yml)); set C(ANSIBLE_DEPRECATION_WARNINGS=false) to silence it once read.
   - A status in neither list, for example C(PARTIALLY_COMPLETED) with the default lists, keeps
     the module waiting until O(wait_timeout); the timeout message names that status.
   - The body of a Customer Connect error carries its own C(statusCode), which VMware's examples

@@ -1,10 +1,12 @@
 """vmware_request_status_info against the simulated Customer Connect gateway, over real HTTPS."""
 
 import json
+import os
+import subprocess
 
 import pytest
 
-from .harness import assert_refused_before_any_request
+from .harness import BIN, assert_refused_before_any_request
 
 MODULE = "vmware_request_status_info"
 APPLIANCE = "customer_connect"
@@ -346,3 +348,23 @@ def test_bad_input_is_refused_before_any_request(ansible, simulator, gateway, ov
         ansible, simulator, MODULE,
         dict(connection(gateway, simulator), request_id=gateway["samples"]["completed_request_id"]),
         override, fragment, [APPLIANCE])
+
+
+# -- the retired API: deprecated the way ansible-core shows it, still working for a gateway ------
+def test_module_warns_that_it_is_deprecated_and_why_and_still_works(ansible, simulator, gateway):
+    made = new_request(simulator, complete_after=0)
+    run = ansible.module(MODULE, dict(connection(gateway, simulator), request_id=made["request_id"]),
+                         env={"ANSIBLE_DEPRECATION_WARNINGS": "true"})
+    assert run.rc == 0, run
+    assert run.last["completed"] is True
+    assert "[DEPRECATION WARNING]" in run.output and "vmware_request_status_info" in run.output
+    assert "apigw.vmware.com" in run.output and "2.0.0" in run.output
+
+
+def test_ansible_doc_shows_the_deprecation_with_its_reason_and_removal_version(ansible):
+    out = subprocess.run([os.path.join(BIN, "ansible-doc"), "--json", "hybridcloud.ops." + MODULE],
+                         env=ansible.env(), capture_output=True, text=True, check=True).stdout
+    doc = json.loads(out)["hybridcloud.ops." + MODULE]["doc"]
+    assert doc["deprecated"]["removed_in"] == "2.0.0"
+    assert "retired" in doc["deprecated"]["why"] and "apigw.vmware.com" in doc["deprecated"]["why"]
+    assert any("apigw.vmware.com" in note for note in doc["notes"])

@@ -6,6 +6,7 @@ git sees, CHANGELOG.md rendered, galaxy.yml's build_ignore applied).
 
 import json
 import os
+import re
 import subprocess
 import tarfile
 
@@ -98,17 +99,34 @@ def test_manifest_names_the_collection_its_license_and_no_dependencies(tarball):
     assert info["dependencies"] == {}
 
 
-def test_changelog_lists_every_module_as_new_in_this_version(tarball):
+def test_changelog_lists_every_module_under_the_release_that_added_it(tarball):
     with open(os.path.join(ROOT, "galaxy.yml")) as handle:
         version = str(yaml.safe_load(handle)["version"])
     changelog = read_member(tarball, "CHANGELOG.md").replace("\\", "")
     assert "## v%s" % version in changelog
-    new_modules = changelog.split("### New Modules", 1)[1] if "### New Modules" in changelog else ""
+    # One section per release, newest first: "## v1.1.0 ... ## v1.0.0 ..."
+    sections = dict((part.split("\n", 1)[0].strip(), part) for part in changelog.split("\n## v")[1:])
+    assert version in sections
     modules = [p[len("plugins/modules/"):-3] for p in git_files()
                if p.startswith("plugins/modules/") and p.endswith(".py") and not p.endswith("__init__.py")]
     assert modules
-    missing = [m for m in modules if "* hybridcloud.ops.%s - " % m not in new_modules]
-    assert not missing, "CHANGELOG.md does not list %s as new modules" % missing
+    misplaced = []
+    for module in modules:
+        with open(os.path.join(ROOT, "plugins", "modules", module + ".py")) as handle:
+            added = re.search(r"^version_added: *['\"]?([0-9.]+)", handle.read(), re.M).group(1)
+        section = sections.get(added, "")
+        new_modules = section.split("### New Modules", 1)[1] if "### New Modules" in section else ""
+        if "* hybridcloud.ops.%s - " % module not in new_modules:
+            misplaced.append("%s (version_added %s)" % (module, added))
+    assert not misplaced, "CHANGELOG.md does not list %s under New Modules of its release" % misplaced
+
+
+def test_user_agent_version_is_written_from_galaxy_yml_at_build(tarball):
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        version = str(yaml.safe_load(handle)["version"])
+    with open(os.path.join(ROOT, "plugins", "module_utils", "_client.py")) as handle:
+        assert 'COLLECTION_VERSION = "source"' in handle.read().splitlines()
+    assert 'COLLECTION_VERSION = "%s"' % version in read_member(tarball, "plugins/module_utils/_client.py").splitlines()
 
 
 def test_installed_tarball_verifies_against_its_own_checksums(installed):
@@ -141,3 +159,20 @@ def test_module_runs_ad_hoc_from_the_tarball_in_an_empty_collections_path(instal
     assert run.last["in_sync"] is True and run.last["realization"]["state"] == "in_sync"
     sent = [e for e in simulator.log(since=mark, appliance="nsxt") if made["session_id"] in e["path"]]
     assert len(sent) == run.last["polls"]
+
+
+def test_metadata_claims_only_what_is_true_and_tested():
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        galaxy = yaml.safe_load(handle)
+    # Red Hat certification is granted by Red Hat, not claimed in a tag.
+    assert "certified" not in galaxy["tags"]
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        claimed = yaml.safe_load(handle)["requires_ansible"]
+    with open(os.path.join(ROOT, "requirements", "oldest-core.txt")) as handle:
+        oldest = re.search(r"^ansible-core==(\d+\.\d+)\.", handle.read(), re.M).group(1)
+    # The oldest core claimed is the one the oldest-core leg (sanity + every module) runs on.
+    assert claimed == ">=%s.0" % oldest
+    for role in sorted(os.listdir(os.path.join(ROOT, "roles"))):
+        with open(os.path.join(ROOT, "roles", role, "meta", "main.yml")) as handle:
+            meta = yaml.safe_load(handle)
+        assert str(meta["galaxy_info"]["min_ansible_version"]) == oldest, role
