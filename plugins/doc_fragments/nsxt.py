@@ -8,11 +8,11 @@ __metaclass__ = type
 
 from ansible_collections.hybridcloud.ops.plugins.doc_fragments import _builder as b
 
-# Connection options of VMware NSX-T Manager modules: only what differs from the shared texts.
+# Connection options of VMware NSX modules (NSX-T 3.x, NSX 4.x, 9.x): only what differs from the shared texts.
 ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
     ("host", {"description": [
         "NSX Manager to talk to, as a hostname, C(host:port), or a URL such as C(https://nsx.example.com).",
-        "The scheme defaults to C(https). Do not add the API path; the module adds C(/api/v1).",
+        "The scheme defaults to C(https). Do not add an API path; the module adds C(/api/v1) (Manager API) or C(/policy/api/v1) (Policy API) itself.",
         b.env_line("NSXT_MANAGER_HOST")], "type": "str", "required": True}),
     ("username", b.username("NSXT", unless="O(client_cert)")),
     ("password", b.password("NSXT")),

@@ -116,9 +116,55 @@ def describe_failure(state_body):
 
 
 def is_not_found(exc):
-    """A 404 of a session: Manager error 600, Policy 500090 (or 600), or no vendor code."""
-    return getattr(exc, "status_code", None) == 404 and (
-        exc.vendor_code is None or str(exc.vendor_code) in POLICY_NOT_FOUND_CODES)
+    """A 404 of a session in NSX's own words: Manager error 600, Policy 500090 (or 600). A 404
+    without NSX's error body (a proxy's page, a wrong path prefix in ``host``) is not one."""
+    return getattr(exc, "status_code", None) == 404 and str(exc.vendor_code) in POLICY_NOT_FOUND_CODES
+
+
+def explained(exc):
+    """``exc``, or for a 404 that is not NSX's own a copy whose message says what it may be."""
+    if getattr(exc, "status_code", None) != 404 or exc.vendor_code is not None:
+        return exc
+    return ApiError("%s. That is a 404 without NSX's error body, so it is not taken for a missing "
+                    "session: is there a path prefix in host, or a proxy in front of NSX Manager that "
+                    "does not lead to it?" % exc.msg.rstrip("."), **_context(exc))
+
+
+def json_object(reply, method, path):
+    """The body of a successful answer when it must be a JSON object (a session, a state, a
+    list of results): anything else is a clear ``ApiError`` naming the request, worth asking
+    again for a read. The body itself is not quoted: it may hold a pre-shared key."""
+    body = reply.body
+    if isinstance(body, dict):
+        return body
+    kind = {list: "a JSON list", str: "a JSON string", bool: "a JSON boolean", int: "a JSON number",
+            float: "a JSON number"}.get(type(body), "an empty body" if body is None else "JSON")
+    err = ApiError("%s %s: HTTP %s with %s where NSX sends a JSON object" % (method, path, reply.status, kind),
+                   method=method, path=path, status_code=reply.status)
+    err.transient = method == "GET"  # a garbled answer to a read is worth asking again
+    raise err
+
+
+def get_object(client, path, params=None):
+    """GET ``path`` and return its body, a JSON object (``json_object``)."""
+    return json_object(client.get(path, params=params), "GET", path)
+
+
+def is_enabled(session):
+    """A session's ``enabled``: NSX's default is true, so a session without it is enabled."""
+    value = session.get("enabled")
+    if value is None:
+        return True
+    if isinstance(value, bool):
+        return value
+    raise ApiError("NSX IPsec VPN session %s: enabled is %r, where NSX sends true or false"
+                   % (session.get("path") or session.get("id") or "?", value))
+
+
+def modified_time(obj):
+    """``_last_modified_time`` (epoch ms) of an NSX object, or None unless it is an integer."""
+    value = obj.get("_last_modified_time") if isinstance(obj, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def session_path(session_id):
@@ -250,8 +296,10 @@ def evaluate_realization(body, changed_since=None):
     """
     results = body.get("results") if isinstance(body, dict) else None
     results = [e for e in results or [] if isinstance(e, dict)]
+    # After a change, an entity counts only when it is provably from after it: one without an
+    # integer _last_modified_time cannot be, so it is ignored like one from before.
     counted = [e for e in results if changed_since is None
-               or _as_int(e.get("_last_modified_time")) >= changed_since]
+               or (modified_time(e) is not None and modified_time(e) >= changed_since)]
     report = dict(entities=counted, ignored_entities=len(results) - len(counted), failure=None)
     states = [str(e.get("state") or "UNAVAILABLE").upper() for e in counted]
     if not counted:
@@ -364,7 +412,8 @@ def _context(exc):
 
 
 def _read_tunnel(client, url):
-    return parse_tunnel(client.get(url, params={"source": "realtime"}).body or {})
+    # source=realtime: NSX asks the edges now; a cached status could show the tunnel of before.
+    return parse_tunnel(get_object(client, url, params={"source": "realtime"}))
 
 
 def _tunnel_status(tunnel, wanted):
@@ -383,9 +432,9 @@ def manager_poll(client, session_id, request_id, wait_for):
             if wait_for in TUNNEL_WANTED:
                 return _tunnel_status(_read_tunnel(client, session_status_path(session_id)),
                                       TUNNEL_WANTED[wait_for])
-            body = client.get(path, params=query).body or {}
+            body = get_object(client, path, params=query)
         except ApiError as exc:
-            if exc.status_code == 404 and exc.vendor_code == ERROR_NOT_FOUND:
+            if exc.status_code == 404 and str(exc.vendor_code) == ERROR_NOT_FOUND:
                 if wait_for == "deleted":
                     return Status("deleted", obj={"realization": exc.error, "deleted": True}, done=True)
                 raise ApiError("%s not found: %s (to wait for a deletion, use wait_for: deleted)"
@@ -394,7 +443,7 @@ def manager_poll(client, session_id, request_id, wait_for):
                 raise ApiError("%s: %s. Hint: enable the IPsec VPN service of this session "
                                "before waiting for its realization." % (label, exc.msg),
                                **_context(exc))
-            raise
+            raise explained(exc)
         state = body.get("state")
         obj = {"realization": body}
         if wait_for == "deleted":
@@ -424,7 +473,7 @@ def policy_poll(client, policy_path, wait_for, changed_since=None):
                 if is_not_found(exc):
                     return Status("deleted", obj={"realization": {"state": "DELETED"}, "deleted": True},
                                   done=True)
-                raise
+                raise explained(exc)
             return Status("exists", obj={"realization": {}}, detail="the session still exists")
         if wait_for in TUNNEL_WANTED:
             try:
@@ -432,10 +481,10 @@ def policy_poll(client, policy_path, wait_for, changed_since=None):
             except ApiError as exc:
                 if is_not_found(exc):
                     raise not_found(exc)
-                raise
+                raise explained(exc)
             return _tunnel_status(tunnel, TUNNEL_WANTED[wait_for])
         url, query = policy_path.realized_entities()
-        report = evaluate_realization(client.get(url, params=query).body or {}, changed_since)
+        report = evaluate_realization(get_object(client, url, params=query), changed_since)
         failure = report.pop("failure")
         state = report["state"]
         obj = {"realization": report}
@@ -445,12 +494,12 @@ def policy_poll(client, policy_path, wait_for, changed_since=None):
             except ApiError as exc:
                 if is_not_found(exc):
                     raise not_found(exc)
-                raise
+                raise explained(exc)
         if state == ENTITY_ERROR:
             return Status(state, obj=obj, failure="%s failed to realize: %s" % (label, failure))
         detail = None
         if report["ignored_entities"]:
-            detail = "%d realized entities from before changed_since %s ignored" % (
+            detail = "%d realized entities from before changed_since %s (or without a time) ignored" % (
                 report["ignored_entities"], changed_since)
         return Status(state, obj=obj, done=state == ENTITY_REALIZED, detail=detail)
 
@@ -471,17 +520,21 @@ def read_once(poll):
 
 
 def outcome_fields(outcome, wait_for):
-    """What the user gets back for one session, from a WaitResult or the error that ended it."""
+    """What the user gets back for one session, from a WaitResult or the error that ended it.
+
+    ``realization`` and ``in_sync`` only when the realization was read: a tunnel wait reads the
+    tunnel alone, and says nothing about the realization (``in_sync: false`` would be a claim)."""
     result = outcome if isinstance(outcome, WaitResult) else getattr(outcome, "result", None)
     obj = (result.obj if result is not None else None) or {}
-    realization = obj.get("realization") or {}
     fields = dict(
-        realization=realization,
-        in_sync=realization.get("state") in REALIZED_STATES | {ENTITY_REALIZED},
         elapsed=result.elapsed if result else 0.0,
         polls=result.polls if result else 0,
         history=result.history if result else [],
     )
+    if wait_for not in TUNNEL_WANTED:
+        realization = obj.get("realization") or {}
+        fields["realization"] = realization
+        fields["in_sync"] = realization.get("state") in REALIZED_STATES | {ENTITY_REALIZED}
     if "tunnel" in obj:
         fields["tunnel"] = obj["tunnel"]
     if wait_for == "deleted":

@@ -73,21 +73,31 @@ options:
       - Checked before any request; a path with C(..), a query string, or that is not a session's
         path is refused.
     type: str
+    version_added: 1.1.0
   session_paths:
     description:
       - Policy paths of several sessions to follow concurrently in one run, as O(session_path).
       - RV(sessions) has one entry per path in the same order.
     type: list
     elements: str
+    version_added: 1.1.0
   changed_since:
     description:
       - With a Policy path, count only realized entities whose C(_last_modified_time) is at or after
         this time (epoch milliseconds, NSX's clock), so that a C(REALIZED) left from before a
         change is not taken for that change.
-      - Pass the session's C(_last_modified_time) as read right after the change (what
-        M(hybridcloud.ops.vpn_session_state) does).
+      - Pass the session's C(_last_modified_time) as read right after the change, that is the
+        RV(hybridcloud.ops.vpn_session_state#module:changed_since) that
+        M(hybridcloud.ops.vpn_session_state) returns (also with O(hybridcloud.ops.vpn_session_state#module:wait=false)),
+        or the C(_last_modified_time) of a C(GET) of the session after your own C(PATCH) (NSX answers
+        a C(PATCH) with an empty body).
+      - An entity without an integer C(_last_modified_time) cannot be shown to be from after the
+        change, so it does not count either.
+      - Without it, V(realized) takes the realization NSX shows now, which for a few seconds after
+        a change can still be the one from before it.
       - Only with O(session_path) or O(session_paths) and O(wait_for=realized).
     type: int
+    version_added: 1.1.0
   session_ids:
     description:
       - IDs of several IPsec VPN sessions to follow concurrently in one run.
@@ -120,14 +130,18 @@ options:
       - V(realized) succeeds when the state is C(in_sync) (the hosts have received the
         configuration) or C(success) (it is in effect).
       - V(in_effect) succeeds only on C(success).
-      - V(deleted) succeeds when NSX answers 404 (Manager error code 600; for a Policy path, a 404
-        of the path).
+      - V(deleted) succeeds when NSX answers 404 with its own error body (Manager error code 600;
+        for a Policy path, a 404 of the path with error code 500090 or 600). A 404 without NSX's
+        error body (a proxy's page, a wrong path prefix in O(host)) is an error, never a deletion.
       - V(tunnel_up) succeeds when every enforcement point reports C(runtime_status) C(UP) (IKE and
         every tunnel up); V(tunnel_down) when every one reports C(DOWN). Read from the Policy
         C(detailed-status), or the Manager C(status) of a session id. The timeout message names the
         last C(runtime_status), C(ike_session_state) and C(fail_reason).
       - With a Policy path, V(realized) means every realized entity is C(REALIZED); V(in_effect) is
         Manager-only and refused with a path.
+      - V(tunnel_up) and V(tunnel_down) were added in version 1.1.0. They read the tunnel only, so
+        the result then has no RV(realization) nor RV(in_sync); to wait for a change and then for its
+        tunnel, use M(hybridcloud.ops.vpn_session_state) or two tasks.
     type: str
     choices: [realized, in_effect, deleted, tunnel_up, tunnel_down]
     default: realized
@@ -183,17 +197,24 @@ EXAMPLES = r'''
           - 3f1f0c14-5c4e-4bd6-a3c0-2a8f1c0e9d21
         wait_timeout: 600
 
-- name: Wait until a Policy session is realized, then until its tunnel is up
+- name: Wait until the tunnel of a Policy session is up (its detailed-status, nothing else)
   hybridcloud.ops.vpn_session_realization_info:
     session_path: /infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office
     wait_for: tunnel_up
     wait_timeout: 120
   register: nsx_tunnel
 
-- name: Follow one Policy change, never taking a REALIZED left from before it
+- name: Disable a project's session without waiting; the result carries the time of the change
+  hybridcloud.ops.vpn_session_state:
+    session_path: /orgs/default/projects/tenant-a/infra/tier-1s/t1/ipsec-vpn-services/vpn/sessions/s1
+    enabled: false
+    wait: false
+  register: nsx_policy_change
+
+- name: Later, follow that change only, never taking a REALIZED left from before it
   hybridcloud.ops.vpn_session_realization_info:
     session_path: /orgs/default/projects/tenant-a/infra/tier-1s/t1/ipsec-vpn-services/vpn/sessions/s1
-    changed_since: "{{ session_after_patch.json._last_modified_time }}"
+    changed_since: "{{ nsx_policy_change.changed_since }}"
 
 - name: Read the state once, without waiting, and branch on it
   hybridcloud.ops.vpn_session_realization_info:
@@ -222,8 +243,9 @@ realization:
       realized entity is from before O(changed_since)), C(entities) (the realized entities counted,
       alarms kept) and C(ignored_entities) (how many were from before O(changed_since))."
     - With O(wait_for=deleted) and the session gone, the NSX 404 error body.
-    - Empty when only the tunnel was read (O(wait_for=tunnel_up) or O(wait_for=tunnel_down)).
-  returned: when one session is followed (also on failure and timeout)
+  returned: >-
+    when one session is followed (also on failure and timeout) and its realization was read, that is
+    not with O(wait_for=tunnel_up) or O(wait_for=tunnel_down)
   type: dict
   sample:
     state: in_sync
@@ -251,13 +273,14 @@ realization:
       returned: when NSX reports it
 in_sync:
   description: Whether the session's configuration is realized (state C(in_sync) or C(success); for a Policy path C(REALIZED)).
-  returned: when one session is followed
+  returned: when one session is followed and its realization was read (not with O(wait_for=tunnel_up) or O(wait_for=tunnel_down))
   type: bool
   sample: true
 tunnel:
   description: The tunnel as NSX reports it, whenever its status was read.
   returned: when O(wait_for=tunnel_up) or O(wait_for=tunnel_down)
   type: dict
+  version_added: 1.1.0
   sample:
     runtime_status: UP
     ike_session_state: UP
@@ -292,15 +315,16 @@ session_path:
   description: The Policy path followed (without the C(/policy/api/v1) prefix).
   returned: when O(session_path) is used
   type: str
+  version_added: 1.1.0
   sample: /infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office
 deleted:
-  description: Whether NSX reports the session gone (404, error code 600).
+  description: Whether NSX reports the session gone (404 with NSX's error code 600, or 500090 for a Policy path).
   returned: when O(wait_for=deleted)
   type: bool
   sample: true
 request_id:
   description: The request id that was followed, if any.
-  returned: when one session is followed
+  returned: when O(session_id) is used
   type: str
   sample: e550100d-f722-40cc-9de6-cf84d3da3ccb
 sessions:
@@ -315,17 +339,19 @@ sessions:
     session_path:
       description: The Policy path, for O(session_paths).
       type: str
+      version_added: 1.1.0
     tunnel:
       description: As RV(tunnel), when read.
       type: dict
+      version_added: 1.1.0
     request_id:
       description: The request id followed for this session, if any.
       type: str
     realization:
-      description: Its last realization state, as RV(realization).
+      description: Its last realization state, as RV(realization) (not with a tunnel wait).
       type: dict
     in_sync:
-      description: As RV(in_sync).
+      description: As RV(in_sync) (not with a tunnel wait).
       type: bool
     failed:
       description: Whether this session failed or timed out.

@@ -192,6 +192,7 @@ def test_role_page_renders_the_options_of_each_entry_point(browser, site, role):
 @pytest.mark.parametrize("guide, text", [
     ("docsite/guide_adhoc.html", "ansible localhost -m hybridcloud.ops.vpn_session_realization_info"),
     ("docsite/guide_awx.html", "NSXT_MANAGER_HOST"),
+    ("docsite/guide_nsx.html", "vpn_session_state"),
 ])
 def test_guides_render(browser, site, guide, text):
     from selenium.webdriver.common.by import By

@@ -1,10 +1,13 @@
-"""vpn_session_realization_info against the simulated NSX-T Manager, over real HTTPS."""
+"""vpn_session_realization_info and vpn_session_state against the simulated NSX Manager, over real HTTPS."""
+
+import json
 
 import pytest
-
-from .harness import assert_refused_before_any_request
+import yaml
 
 MODULE = "vpn_session_realization_info"
+STATE_MODULE = "vpn_session_state"
+POLICY_ENTITIES = r"/infra/realized-state/realized-entities$"
 STATE_PATH = r"/api/v1/vpn/ipsec/sessions/[^/]+/state$"
 
 
@@ -246,7 +249,9 @@ def test_requests_ca_bundle_does_not_override_ca_path(ansible, simulator, nsx):
 
 
 # -- bad input: a clear message naming the option, and no request sent ----------------------
-@pytest.mark.parametrize("override, fragment", [
+# Every case is one task of one playbook run (one ansible-playbook start for all of them instead
+# of one per case); each case is still its own test, asserting its own task's result.
+BAD_INPUT = [
     ({"session_id": "a/../b"}, "session_id: must be an NSX object ID"),
     ({"session_id": ""}, "session_id: must be an NSX object ID"),
     ({"request_id": "x y"}, "request_id: must be the x-nsx-requestid"),
@@ -257,6 +262,7 @@ def test_requests_ca_bundle_does_not_override_ca_path(ansible, simulator, nsx):
     ({"wait_for": "done"}, "value of wait_for must be one of: realized, in_effect, deleted"),
     ({"wait_timeout": "soon"}, "wait_timeout"),
     ({"host": "https://nsx.example.com/api/v1"}, "host: must not include the API path /api/v1"),
+    ({"host": "https://nsx.example.com/policy/api/v1"}, "host: must not include the API path /api/v1"),
     ({"host": "nsx.example.com:70000"}, "host: port must be a number from 1 to 65535"),
     ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: no readable file at /nonexistent/ca.pem"),
     ({"session_ids": ["a"]}, "parameters are mutually exclusive: session_id|session_ids|sessions"),
@@ -264,16 +270,75 @@ def test_requests_ca_bundle_does_not_override_ca_path(ansible, simulator, nsx):
     ({"session_id": None, "sessions": []}, "sessions: must list at least one session"),
     ({"session_id": None}, "one of the following is required: session_id, session_ids, sessions"),
     ({"password": None}, "password: is required (or client_cert)"),
-])
-def test_bad_input_is_refused_before_any_request(ansible, simulator, nsx, override, fragment):
-    assert_refused_before_any_request(ansible, simulator, MODULE,
-                                      dict(connection(nsx, simulator), session_id=nsx["samples"]["session_id"]),
-                                      override, fragment, ["nsxt"])
+]
+POLICY_BAD_INPUT = [
+    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/../x"}, "session_path: must be a Policy path without '.', '..'"),
+    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/s?x=1"}, "session_path: must be a Policy path without a query"),
+    (MODULE, {"session_path": "/infra/segments/web"}, "session_path: must be the Policy path of an IPsec VPN session"),
+    (MODULE, {"session_path": None, "session_paths": ["/infra/tier-0s/a/ipsec-vpn-services/b/sessions/c", "/infra/x"]},
+     "session_paths[1]: must be the Policy path"),
+    (MODULE, {"session_path": "/orgs/o/projects/p/infra/tier-0s/t0/ipsec-vpn-services/v/sessions/s"},
+     "session_path: a project's IPsec VPN sessions live under tier-1s"),
+    (MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_id|session_ids|sessions|session_path|session_paths"),
+    (MODULE, {"wait_for": "in_effect"}, "wait_for: in_effect is a state of the Manager API"),
+    (MODULE, {"request_id": "abc"}, "parameters are mutually exclusive: session_path|request_id"),
+    (MODULE, {"changed_since": -1}, "changed_since: must be 0 or more"),
+    (MODULE, {"wait_for": "tunnel_up", "changed_since": 5}, "changed_since: applies to wait_for: realized only"),
+    (STATE_MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_path|session_id"),
+    (STATE_MODULE, {"wait_for": "tunnel_up"}, "wait_for: tunnel_up with enabled: false can never succeed"),
+    (STATE_MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v"}, "session_path: must be the Policy path"),
+    (STATE_MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/s#x"}, "session_path: must be a Policy path without a query"),
+    (STATE_MODULE, {"session_path": None, "session_id": "a/b"}, "session_id: must be an NSX object ID"),
+    (STATE_MODULE, {"session_path": None}, "one of the following is required: session_path, session_id"),
+    (STATE_MODULE, {"enabled": None}, "missing required arguments: enabled"),
+    (STATE_MODULE, {"enabled": "maybe"}, "enabled"),
+    (STATE_MODULE, {"wait_for": "in_effect"}, "value of wait_for must be one of: realized, tunnel_up, tunnel_down"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_runs(ansible, sim, tmp_path_factory):
+    """Every bad-input case as one task of one playbook (errors ignored), run once."""
+    nsx = sim.appliance("nsxt")
+    cases = [("manager-%d" % i, MODULE, dict(connection(nsx, sim), session_id=nsx["samples"]["session_id"]), override)
+             for i, (override, _fragment) in enumerate(BAD_INPUT)]
+    for i, (module, override, _fragment) in enumerate(POLICY_BAD_INPUT):
+        args = dict(connection(nsx, sim), session_path=nsx["samples"]["policy_session_path"])
+        if module == STATE_MODULE:
+            args["enabled"] = False
+        cases.append(("policy-%d" % i, module, args, override))
+    tasks = []
+    for name, module, args, override in cases:
+        args = dict((k, v) for k, v in dict(args, **override).items() if v is not None)
+        tasks.append({"name": name, "hybridcloud.ops." + module: args, "ignore_errors": True})
+    path = tmp_path_factory.mktemp("nsxt-bad-input") / "bad_input.yml"
+    path.write_text(yaml.safe_dump([{"name": "NSX bad input", "hosts": "localhost", "gather_facts": False,
+                                     "tasks": tasks}]))
+    mark = sim.mark()
+    run = ansible.playbook(str(path))
+    return run, sim.log(since=mark, appliance="nsxt")
+
+
+def assert_refused(bad_input_runs, name, fragment):
+    run, requests = bad_input_runs
+    assert "Traceback" not in run.output, run
+    assert requests == [], "a bad-input case sent requests to NSX: %s" % requests
+    rows = [r for r in run.results if r["task"] == name]
+    assert [r["status"] for r in rows] == ["failed"], rows
+    assert fragment in rows[0]["result"]["msg"], rows[0]["result"]["msg"]
+
+
+@pytest.mark.parametrize("index", range(len(BAD_INPUT)), ids=[f for _o, f in BAD_INPUT])
+def test_bad_input_is_refused_before_any_request(bad_input_runs, index):
+    assert_refused(bad_input_runs, "manager-%d" % index, BAD_INPUT[index][1])
+
+
+@pytest.mark.parametrize("index", range(len(POLICY_BAD_INPUT)), ids=["%s-%s" % (m, f) for m, _o, f in POLICY_BAD_INPUT])
+def test_policy_bad_input_is_refused_before_any_request(bad_input_runs, index):
+    assert_refused(bad_input_runs, "policy-%d" % index, POLICY_BAD_INPUT[index][2])
 
 
 # == Policy API: session paths (NSX-T 3.x, 4.x, 9.x) ===========================================
-POLICY_ENTITIES = r"/infra/realized-state/realized-entities$"
-STATE_MODULE = "vpn_session_state"
 
 
 def policy_session(sim, **options):
@@ -372,7 +437,7 @@ def test_policy_path_not_found_is_clear(ansible, simulator, nsx):
 
 
 def test_policy_paths_are_followed_concurrently(ansible, simulator, nsx):
-    paths = [policy_session(simulator, realize_after=2.5)["path"] for _ in range(12)]
+    paths = [policy_session(simulator, realize_after=2.5)["path"] for dummy in range(12)]
     run = ansible.module(MODULE, dict(connection(nsx, simulator), session_paths=paths))
     assert run.rc == 0, run
     assert [s["session_path"] for s in run.last["sessions"]] == paths
@@ -437,6 +502,8 @@ def test_state_check_mode_and_diff_send_no_write(ansible, simulator, nsx):
 
 @pytest.mark.parametrize("case", ["policy", "manager"])
 def test_state_psk_never_appears_at_vvvv(ansible, simulator, nsx, case):
+    # manager: the password only (the Manager API keeps the psk on the peer endpoint, not read here);
+    # the psk on failure, in check/diff mode and in the info module: the test after the next ones
     made = policy_session(simulator)
     if case == "policy":
         args = dict(connection(nsx, simulator), session_path=made["path"], enabled=False)
@@ -454,10 +521,10 @@ def test_state_manager_put_with_revision_follows_its_request_id(ansible, simulat
     mark = simulator.mark()
     run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
     assert run.rc == 0, run
-    puts = [e for e in simulator.log(since=mark, appliance="nsxt", method="PUT")]
+    puts = list(simulator.log(since=mark, appliance="nsxt", method="PUT"))
     assert [e["status"] for e in puts] == [200] and run.last["writes"] == 1
     assert run.last["request_id"] and run.last["in_sync"] is True
-    states = [e for e in simulator.log(since=mark, appliance="nsxt", path=STATE_PATH)]
+    states = list(simulator.log(since=mark, appliance="nsxt", path=STATE_PATH))
     assert states and all(e["query"] == "request_id=" + run.last["request_id"] for e in states)
     again = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
     assert again.rc == 0 and again.last["changed"] is False and again.last["writes"] == 0
@@ -474,43 +541,244 @@ def test_state_manager_412_rereads_once_and_puts_again_only_if_needed(ansible, s
     assert run.last["session"]["enabled"] is False and run.last["writes"] == len(puts)
 
 
-@pytest.mark.parametrize("module, override, fragment", [
-    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/../x"}, "session_path: must be a Policy path without '.', '..'"),
-    (MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v/sessions/s?x=1"}, "session_path: must be a Policy path without a query"),
-    (MODULE, {"session_path": "/infra/segments/web"}, "session_path: must be the Policy path of an IPsec VPN session"),
-    (MODULE, {"session_path": None, "session_paths": ["/infra/tier-0s/a/ipsec-vpn-services/b/sessions/c", "/infra/x"]},
-     "session_paths[1]: must be the Policy path"),
-    (MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_id|session_ids|sessions|session_path|session_paths"),
-    (MODULE, {"wait_for": "in_effect"}, "wait_for: in_effect is a state of the Manager API"),
-    (MODULE, {"request_id": "abc"}, "parameters are mutually exclusive: session_path|request_id"),
-    (MODULE, {"changed_since": -1}, "changed_since: must be 0 or more"),
-    (MODULE, {"wait_for": "tunnel_up", "changed_since": 5}, "changed_since: applies to wait_for: realized only"),
-    (STATE_MODULE, {"session_id": "abc"}, "parameters are mutually exclusive: session_path|session_id"),
-    (STATE_MODULE, {"wait_for": "tunnel_up"}, "wait_for: tunnel_up with enabled: false can never succeed"),
-    (STATE_MODULE, {"session_path": "/infra/tier-1s/t1/ipsec-vpn-services/v"}, "session_path: must be the Policy path"),
-    (STATE_MODULE, {"session_path": None, "session_id": "a/b"}, "session_id: must be an NSX object ID"),
-    (STATE_MODULE, {"enabled": None}, "missing required arguments: enabled"),
-])
-def test_policy_bad_input_is_refused_before_any_request(ansible, simulator, nsx, module, override, fragment):
-    args = dict(connection(nsx, simulator), session_path=nsx["samples"]["policy_session_path"])
-    if module == STATE_MODULE:
+# == issue 13 audit (M8 and the bugs): each test below was seen failing before its fix ===========
+def entity_reads(sim, since, path=POLICY_ENTITIES):
+    return list(sim.log(since=since, appliance="nsxt", path=path))
+
+
+def test_state_policy_never_returns_before_the_realization_instant(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=1, realize_after=2)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False))
+    assert run.rc == 0, run
+    realized_at = simulator.command("nsxt", "policy_session", path=made["path"])["realized_at"]
+    reads = entity_reads(simulator, mark)
+    assert len(reads) == run.last["polls"]
+    # the read that ended the wait came at or after the realization instant, every earlier one before it
+    assert reads[-1]["time"] >= realized_at - 0.01
+    assert all(r["time"] < realized_at + 0.01 for r in reads[:-1])
+
+
+@pytest.mark.parametrize("module", [MODULE, STATE_MODULE])
+def test_policy_tunnel_down_waits_through_the_stale_window_while_the_old_tunnel_is_up(ansible, simulator, nsx, module):
+    made = policy_session(simulator, realize_after=0, tunnel_up_after=0)  # realized and UP from the start
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=1, realize_after=2)
+    args = dict(connection(nsx, simulator), session_path=made["path"], wait_for="tunnel_down")
+    if module == MODULE:
+        simulator.command("nsxt", "change_policy_session", path=made["path"], enabled=False)
+    else:
         args["enabled"] = False
-    assert_refused_before_any_request(ansible, simulator, module, args, override, fragment, ["nsxt"])
+    run = ansible.module(module, args)
+    assert run.rc == 0, run
+    states = [h["state"] for h in run.last["history"]]
+    assert states[-1] == "DOWN" and run.last["tunnel"]["runtime_status"] == "DOWN"
+    assert run.last["tunnel"]["fail_reason"] == "Session is disabled"
+    if module == MODULE:
+        assert states[0] == "UP"  # the tunnel of before the change, still up while NSX realizes it
+        assert "in_sync" not in run.last and "realization" not in run.last  # only the tunnel was read
+    else:  # first the realization of this change (never the REALIZED of before), then the tunnel
+        assert states[0] == "STALE" and states[-2:] == ["REALIZED", "DOWN"]
+        assert run.last["in_sync"] is True and run.last["realization"]["state"] == "REALIZED"
+
+
+def test_policy_wait_false_reports_stale_as_data_and_the_state_module_returns_changed_since(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=20, realize_after=30)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False,
+                                            wait=False))
+    assert run.rc == 0, run
+    stored = simulator.command("nsxt", "policy_session", path=made["path"])["resource"]
+    assert run.last["changed"] is True and run.last["changed_since"] == stored["_last_modified_time"]
+    assert run.last["polls"] == 0 and entity_reads(simulator, mark) == []
+    info = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"], wait=False,
+                                       changed_since=run.last["changed_since"]))
+    assert info.rc == 0, info
+    assert info.last["realization"]["state"] == "STALE" and info.last["in_sync"] is False
+    assert info.last["polls"] == 1 and info.last["realization"]["ignored_entities"] == 2
+    assert len(entity_reads(simulator, mark)) == 1
+
+
+@pytest.mark.parametrize("form", ["tier-0", "project", "prefixed"])
+def test_state_policy_works_on_every_path_form(ansible, simulator, nsx, form):
+    options = {"tier-0": dict(tier="tier-0"), "project": dict(project="tenant-b"), "prefixed": {}}[form]
+    made = policy_session(simulator, **options)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=0.5, realize_after=1)
+    given = ("/policy/api/v1" + made["path"]) if form == "prefixed" else made["path"]
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=given, enabled=False))
+    assert run.rc == 0, run
+    assert run.last["changed"] is True and run.last["realization"]["state"] == "REALIZED"
+    assert [(e["method"], e["path"]) for e in policy_writes(simulator, mark, made["path"])] == [
+        ("PATCH", "/policy/api/v1" + made["path"])]
+    reads = entity_reads(simulator, mark)
+    scope = made["path"].split("/infra/")[0]
+    assert reads and all(e["path"] == "/policy/api/v1%s/infra/realized-state/realized-entities" % scope for e in reads)
+    assert simulator.command("nsxt", "policy_session", path=made["path"])["resource"]["enabled"] is False
+
+
+@pytest.mark.parametrize("module", [MODULE, STATE_MODULE])
+def test_manager_tunnel_is_read_from_the_session_status(ansible, simulator, nsx, module):
+    made = new_session(simulator, realize_after=1.5)
+    mark = simulator.mark()
+    args = dict(connection(nsx, simulator), session_id=made["session_id"])
+    if module == MODULE:
+        args["wait_for"] = "tunnel_up"  # UP once the session's change is realized
+    else:
+        args.update(enabled=False, wait_for="tunnel_down")
+    run = ansible.module(module, args)
+    assert run.rc == 0, run
+    wanted = "UP" if module == MODULE else "DOWN"
+    assert run.last["tunnel"]["runtime_status"] == wanted and run.last["history"][-1]["state"] == wanted
+    status = list(simulator.log(since=mark, appliance="nsxt", path=r"/sessions/%s/status$" % made["session_id"]))
+    assert status and all(e["query"] == "source=realtime" for e in status)
+    if module == MODULE:
+        assert "in_sync" not in run.last and [h["state"] for h in run.last["history"]][0] == "DOWN"
+    else:
+        assert run.last["in_sync"] is True and run.last["request_id"]
+
+
+PSK_CASES = ["error_after_the_change", "patch_refused", "check_and_diff", "info_paths"]
+
+
+@pytest.mark.parametrize("case", PSK_CASES)
+def test_psk_never_appears_at_vvvv_on_failure_check_diff_and_in_the_info_module(ansible, simulator, nsx, case, tmp_path):
+    made = policy_session(simulator)
+    if case == "check_and_diff":
+        extra = tmp_path / "vars.json"  # in a file: -vvvv prints the command line
+        extra.write_text(json.dumps({"nsx": connection(nsx, simulator), "session_path": made["path"]}))
+        run = ansible.playbook("nsxt_session_state.yml", check=True, args=["--diff", "-e", "@%s" % extra], verbosity=4)
+        assert run.rc == 0, run
+        assert run.task("Disable the session")["diff"] == {"before": {"enabled": True}, "after": {"enabled": False}}
+    elif case == "info_paths":
+        other = policy_session(simulator)
+        simulator.command("nsxt", "delete_policy_session", path=other["path"], after=1)
+        run = ansible.module(MODULE, dict(connection(nsx, simulator), session_paths=[made["path"], other["path"]],
+                                          wait_for="deleted", wait_timeout=3), verbosity=4)
+        assert run.rc != 0 and made["path"] in run.last["msg"]  # one deleted, one still there
+    else:
+        if case == "error_after_the_change":
+            simulator.command("nsxt", "configure_policy_session", path=made["path"], outcome="ERROR", realize_after=0.5)
+        else:
+            simulator.fault(appliance="nsxt", method="PATCH", path=made["path"] + "$", kind="status", status=400)
+        run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False),
+                             verbosity=4)
+        assert run.rc != 0, run
+        assert ("failed to realize" if case == "error_after_the_change" else "HTTP 400") in run.last["msg"]
+    for secret in simulator.command("nsxt", "psks")["psks"] + [nsx["password"]]:
+        assert secret not in run.output
+    assert made["psk"] in simulator.command("nsxt", "psks")["psks"]  # the scan looked for this one
+
+
+def test_state_policy_session_changed_by_someone_else_between_get_and_patch(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=0.5, realize_after=1.5)
+    simulator.command("nsxt", "race_next_write", path=made["path"])  # another client writes first
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False))
+    assert run.rc == 0, run
+    assert [(e["method"], e["status"]) for e in policy_writes(simulator, mark, made["path"])] == [("PATCH", 200)]
+    stored = simulator.command("nsxt", "policy_session", path=made["path"])
+    assert stored["changes"] == 3 and stored["resource"]["enabled"] is False  # creation, theirs, ours
+    # tied to our change, the later one: its realization, not the other client's
+    assert run.last["changed_since"] == stored["resource"]["_last_modified_time"]
+    assert all(e["_last_modified_time"] >= run.last["changed_since"] for e in run.last["realization"]["entities"])
+
+
+def test_state_policy_no_change_run_does_not_wait_for_ever_when_the_intent_is_newer(ansible, simulator, nsx):
+    made = policy_session(simulator, enabled=False)
+    simulator.command("nsxt", "touch_policy_session", path=made["path"])  # a tag edit: nothing to realize
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False,
+                                            wait_timeout=3))
+    assert run.rc == 0, run
+    assert run.last["changed"] is False and run.last["in_sync"] is True and run.last["polls"] == 1
+    assert "changed_since" not in run.last
+    assert any("older than the session's last modification" in w for w in run.last.get("warnings", []))
+
+
+@pytest.mark.parametrize("status, outcome", [(503, "resent"), (504, "not_resent")])
+def test_state_policy_patch_refused_before_nsx_took_it(ansible, simulator, nsx, status, outcome):
+    made = policy_session(simulator)
+    simulator.command("nsxt", "configure_policy_session", path=made["path"], stale_window=0.3, realize_after=1)
+    simulator.fault(appliance="nsxt", method="PATCH", path=made["path"] + "$", kind="status", status=status)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_path=made["path"], enabled=False))
+    writes = policy_writes(simulator, mark, made["path"])
+    stored = simulator.command("nsxt", "policy_session", path=made["path"])
+    if outcome == "resent":  # NSX turned it away: sent again, one accepted write
+        assert run.rc == 0, run
+        assert [e["status"] for e in writes] == [503, 200] and run.last["writes"] == 2
+        assert stored["changes"] == 2 and run.last["realization"]["state"] == "REALIZED"
+    else:  # NSX may still apply it: not sent again, a clear failure
+        assert run.rc != 0
+        assert [e["status"] for e in writes] == [504] and "not sent again" in run.last["msg"]
+        assert stored["changes"] == 1 and stored["resource"]["enabled"] is True
+    assert "Traceback" not in run.output
+
+
+def test_state_manager_lost_put_answer_warns_that_the_request_id_is_unknown(ansible, simulator, nsx):
+    made = new_session(simulator, realize_after=0.5)
+    simulator.fault(appliance="nsxt", method="PUT", path=made["session_id"] + "$", kind="status", status=502, after=True)
+    mark = simulator.mark()
+    run = ansible.module(STATE_MODULE, dict(connection(nsx, simulator), session_id=made["session_id"], enabled=False))
+    assert run.rc == 0, run
+    puts = list(simulator.log(since=mark, appliance="nsxt", method="PUT"))
+    assert [e["status"] for e in puts] == [502, 412] and run.last["writes"] == 2
+    assert "request_id" not in run.last and run.last["in_sync"] is True
+    assert any("x-nsx-requestid" in w for w in run.last.get("warnings", []))
+
+
+def test_policy_html_404_is_not_taken_for_deleted(ansible, simulator, nsx):
+    made = policy_session(simulator)
+    simulator.fault(appliance="nsxt", method="GET", path=made["path"] + "$", kind="html", status=404, count=None)
+    run = ansible.module(MODULE, dict(connection(nsx, simulator), session_path=made["path"], wait_for="deleted"))
+    assert run.rc != 0
+    assert "HTTP 404" in run.last["msg"] and "without NSX's error body" in run.last["msg"]
+    assert run.last.get("deleted") is not True
 
 
 # -- the vpn_realization_check role with Policy paths and a tunnel wait ----------------------------
+ROLE_PHASES = {
+    "realized": ("Wait for the NSX IPsec VPN sessions given by Manager id", "Wait for the NSX IPsec VPN sessions given by Policy path"),
+    "tunnel": ("Wait for the tunnels of the sessions given by Manager id", "Wait for the tunnels of the sessions given by Policy path"),
+}
+
+
 def test_role_follows_ids_and_paths_and_reports_realization_and_tunnel(ansible, simulator, nsx, tmp_path):
     from .test_roles import run_role
     manager = new_session(simulator, realize_after=0.5)
-    up = policy_session(simulator, realize_after=0.5, tunnel_up_after=1)
-    never = policy_session(simulator, realize_after=0.5, tunnel_up_after=None, fail_reason="NO_PROPOSAL_CHOSEN")
+    broken = new_session(simulator, realize_after=0.5, outcome="error")
+    # realized 2 s after the role first reads them, whenever Ansible gets there
+    up = policy_session(simulator, realize_after=2, tunnel_up_after=0.5, start_on_first_read=True)
+    never = policy_session(simulator, realize_after=2, tunnel_up_after=None, fail_reason="NO_PROPOSAL_CHOSEN",
+                           start_on_first_read=True)
+    mark = simulator.mark()
     run = run_role(ansible, simulator, tmp_path, "vpn_realization_check", vpn_realization_check_wait_for="tunnel_up",
                    vpn_realization_check_wait_timeout=6, vpn_realization_check_sessions=[
                        {"id": manager["session_id"], "name": "manager"}, {"path": up["path"], "name": "office"},
-                       {"path": never["path"], "name": "lab"}])
+                       {"path": never["path"], "name": "lab"}, {"id": broken["session_id"], "name": "broken"}])
     assert run.rc != 0
     report = run.task("Report each session")["msg"]
     assert report[0].startswith("manager: realization in_sync, tunnel UP"), report
     assert report[1].startswith("office: realization REALIZED, tunnel UP (IKE UP)"), report
     assert report[2].startswith("FAILED lab: realization REALIZED, tunnel DOWN") and "NO_PROPOSAL_CHOSEN" in report[2]
-    assert "1 of 3 sessions failed: lab" in run.task("Fail when a session did not get there")["msg"]
+    assert report[3].startswith("FAILED broken: realization error, tunnel not read") and "NO_PROPOSAL_CHOSEN" in report[3]
+    assert "2 of 4 sessions failed: lab | broken" in run.task("Fail when a session did not get there")["msg"]
+    # a session whose realization failed is not waited for again
+    assert list(simulator.log(since=mark, appliance="nsxt", path=r"%s/status$" % broken["session_id"])) == []
+    tunnel_ids = run.task(ROLE_PHASES["tunnel"][0])
+    assert [s["session_id"] for s in tunnel_ids["sessions"]] == [manager["session_id"]]
+    # one deadline for the whole role: the realization phase's time is not given again to the tunnel phase
+    first, second = run.task(ROLE_PHASES["realized"][1]), run.task(ROLE_PHASES["tunnel"][1])
+    assert first["elapsed"] >= 1.5 and first["elapsed"] + second["elapsed"] <= 6.5, (first["elapsed"], second["elapsed"])
+
+
+def test_role_refuses_in_effect_with_policy_paths_before_any_request(ansible, simulator, nsx, tmp_path):
+    from .test_roles import run_role
+    mark = simulator.mark()
+    run = run_role(ansible, simulator, tmp_path, "vpn_realization_check", vpn_realization_check_wait_for="in_effect",
+                   vpn_realization_check_sessions=[{"path": nsx["samples"]["policy_session_path"]}])
+    assert run.rc != 0
+    assert "vpn_realization_check: in_effect is a state of the Manager API" in run.output
+    assert simulator.log(since=mark, appliance="nsxt") == []

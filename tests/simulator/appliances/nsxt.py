@@ -68,7 +68,7 @@ class Change:
 POLICY = r"/policy/api/v1"
 SESSION_PATH = (r"(?P<path>(?:/orgs/[^/]+/projects/[^/]+)?/infra/tier-[01]s/[^/]+"
                 r"/ipsec-vpn-services/[^/]+/sessions/[^/]+)")
-REALIZED_ENTITIES = r"(?:/orgs/[^/]+/projects/[^/]+)?/infra/realized-state/realized-entities"
+REALIZED_ENTITIES = r"(?P<scope>/orgs/[^/]+/projects/[^/]+)?/infra/realized-state/realized-entities"
 ENFORCEMENT_POINT = "/infra/sites/default/enforcement-points/default"
 POLICY_ALARMS = (
     "IPSec VPN session realization failed on edge node %s: IKE negotiation with peer %s failed "
@@ -84,7 +84,9 @@ class PolicyChange:
     from before (with the old ``_last_modified_time``), as NSX does while the change travels to the
     edges; then UNREALIZED; then, ``realize_after`` seconds after the change, ``outcome``
     (REALIZED or ERROR) with a new ``_last_modified_time``. The tunnel follows the realization:
-    when enabled it negotiates and comes UP ``tunnel_up_after`` seconds later (None: never)."""
+    when enabled it negotiates and comes UP ``tunnel_up_after`` seconds later (None: never).
+    A change made with ``changed=None`` starts its clock at the first read of its realization or
+    tunnel (tests that must see every state, whatever the start-up time of Ansible)."""
 
     def __init__(self, changed, changed_ms, previous, enabled, stale_window=1.0, realize_after=3.0,
                  outcome="REALIZED", tunnel_up_after=2.0, fail_reason=None):
@@ -100,15 +102,22 @@ class PolicyChange:
         self.tunnel_up_after = None if tunnel_up_after is None else float(tunnel_up_after)
         self.fail_reason = fail_reason
 
+    def start(self, now):
+        if self.changed is None:
+            self.changed = now
+            self.changed_ms = int(time.time() * 1000)
+
     @property
     def realized_ms(self):
         return self.changed_ms + int(self.realize_after * 1000)
 
     def realized(self, now):
+        self.start(now)
         return now - self.changed >= self.realize_after
 
     def entity_state(self, now):
         """(state, _last_modified_time, change it belongs to) of the realized entities."""
+        self.start(now)
         t = now - self.changed
         if t >= self.realize_after:
             return self.outcome, self.realized_ms, self
@@ -118,6 +127,7 @@ class PolicyChange:
 
     def tunnel(self, now):
         """(runtime_status, ike_session_state, fail_reason) of the tunnel at ``now``."""
+        self.start(now)
         if not self.realized(now):
             if self.previous is not None:
                 return self.previous.tunnel(now)
@@ -406,7 +416,7 @@ class NsxtManager(Appliance):
 
     def _new_policy_session(self, tier="tier-1", gateway=None, service="vpn-service", session_id=None,
                             project=None, org="default", enabled=True, display_name=None,
-                            route_based=False, started=None, **behaviour):
+                            route_based=False, started=None, start_on_first_read=False, **behaviour):
         sid = session_id or self.new_id()
         gateway = gateway or ("t0-edge" if tier == "tier-0" else "t1-%s" % sid[:8])
         prefix = "/orgs/%s/projects/%s" % (org, project) if project else ""
@@ -433,8 +443,10 @@ class NsxtManager(Appliance):
         self.policy_sessions[path] = {"resource": resource, "changes": [], "next": {},
                                       "entities": [self.new_id(), self.new_id()], "race": None,
                                       "deleted_at": None}
-        change = PolicyChange(self.now() if started is None else started, now_ms, None, enabled,
-                              **settings)
+        if start_on_first_read:
+            change = PolicyChange(None, None, None, enabled, **settings)
+        else:
+            change = PolicyChange(self.now() if started is None else started, now_ms, None, enabled, **settings)
         self.policy_sessions[path]["changes"].append(change)
         return path
 
@@ -465,12 +477,13 @@ class NsxtManager(Appliance):
                            "error_message": "The path=[%s] is invalid" % path})
 
     def _policy_race(self, record):
-        """Someone else wrote first (a race_next_write command): bump the revision, answer 412."""
+        """Someone else wrote first (a race_next_write command): a change of theirs, with a new
+        revision. The write being handled then meets it as NSX would: a PUT (or a PATCH that
+        carries a _revision) is refused with 412, a PATCH without one is applied over it."""
         race, record["race"] = record["race"], None
         if race.get("enabled") is not None:
             record["resource"]["enabled"] = bool(race["enabled"])
         self._policy_change(record["resource"]["path"])
-        return self.error_reply(412, "The object was modified by somebody else.", code=244)
 
     # -- Policy API: routes ---------------------------------------------------------------------
     @route("GET", POLICY + SESSION_PATH)
@@ -490,8 +503,9 @@ class NsxtManager(Appliance):
         except ValueError:
             return self.error_reply(400, "The request body is not valid JSON.", code=325)
         if record["race"] is not None:
-            return self._policy_race(record)
+            self._policy_race(record)  # someone else's write lands first
         resource = record["resource"]
+        # A partial PATCH is applied over whatever is there; only a _revision it carries is checked.
         if "_revision" in body and body["_revision"] != resource["_revision"]:
             return self.error_reply(412, "The object was modified by somebody else.", code=244)
         self._apply_policy_body(resource, body)
@@ -508,7 +522,7 @@ class NsxtManager(Appliance):
         except ValueError:
             return self.error_reply(400, "The request body is not valid JSON.", code=325)
         if record["race"] is not None:
-            return self._policy_race(record)
+            self._policy_race(record)  # someone else's write lands first: our _revision is stale
         resource = record["resource"]
         if body.get("_revision") != resource["_revision"]:
             return self.error_reply(412, "The object was modified by somebody else.", code=244)
@@ -531,12 +545,14 @@ class NsxtManager(Appliance):
         return Reply(200, None)
 
     @route("GET", POLICY + REALIZED_ENTITIES)
-    def policy_realized_entities(self, req):
+    def policy_realized_entities(self, req, scope=None):
         intent = unquote(req.query.get("intent_path") or "")
         if not intent:
             return self.error_reply(400, "Required parameter intent_path is missing.", code=500012)
         record = self._policy_live(intent)
-        if record is None:
+        # A project's objects are realized in its own scope: asked at another scope's URL (the
+        # global one included), NSX knows no realized entity of that intent.
+        if record is None or not intent.startswith((scope or "") + "/infra/"):
             return Reply(200, {"results": [], "result_count": 0})
         now = self.now()
         state, modified, change = record["changes"][-1].entity_state(now)
@@ -586,14 +602,16 @@ class NsxtManager(Appliance):
     def create_policy_session(self, tier="tier-1", gateway=None, service="vpn-service", session_id=None,
                               project=None, org="default", enabled=True, display_name=None,
                               stale_window=None, realize_after=0.0, outcome=None,
-                              tunnel_up_after=0.0, fail_reason=None, route_based=False):
-        """A Policy session whose creation realizes ``realize_after`` seconds from now; its tunnel
-        comes up ``tunnel_up_after`` seconds after that (None: never). The settings also apply to
-        the next changes, unless ``configure_policy_session`` says otherwise."""
+                              tunnel_up_after=0.0, fail_reason=None, route_based=False, start_on_first_read=False):
+        """A Policy session whose creation realizes ``realize_after`` seconds from now (or from the
+        first read of its realization or tunnel, with ``start_on_first_read``); its tunnel comes up
+        ``tunnel_up_after`` seconds after that (None: never). The settings also apply to the next
+        changes, unless ``configure_policy_session`` says otherwise."""
         behaviour = dict(stale_window=stale_window, realize_after=realize_after, outcome=outcome,
                          tunnel_up_after=tunnel_up_after, fail_reason=fail_reason)
         path = self._new_policy_session(tier, gateway, service, session_id, project, org, enabled,
-                                        display_name, route_based, **behaviour)
+                                        display_name, route_based, start_on_first_read=start_on_first_read,
+                                        **behaviour)
         record = self.policy_sessions[path]
         record["next"] = dict((k, v) for k, v in behaviour.items()
                               if v is not None or k == "tunnel_up_after")
@@ -627,13 +645,25 @@ class NsxtManager(Appliance):
                 "_revision": record["resource"]["_revision"]}
 
     @command
+    def touch_policy_session(self, path, description="edited by someone else"):
+        """Another client edits what needs no realization (a description, a tag): a new revision
+        and _last_modified_time of the intent, and no new realized entities."""
+        resource = self.policy_sessions[path]["resource"]
+        resource["description"] = description
+        resource["_revision"] += 1
+        resource["_last_modified_time"] = max(int(time.time() * 1000), resource["_last_modified_time"] + 1)
+        return {"path": path, "_last_modified_time": resource["_last_modified_time"],
+                "_revision": resource["_revision"]}
+
+    @command
     def policy_session(self, path):
         """The intent as stored, psk included, and when its latest change is/was realized."""
         record = self.policy_sessions[path]
         change = record["changes"][-1]
+        realized_at = None if change.changed is None else \
+            time.time() + (change.changed + change.realize_after - self.now())  # None: nobody read it yet
         return {"resource": dict(record["resource"]), "changes": len(record["changes"]),
-                "realized_at": time.time() + (change.changed + change.realize_after - self.now()),
-                "changed_ms": change.changed_ms}
+                "realized_at": realized_at, "changed_ms": change.changed_ms}
 
     @command
     def delete_policy_session(self, path, after=0.0):
@@ -643,7 +673,8 @@ class NsxtManager(Appliance):
     @command
     def race_next_write(self, path=None, session_id=None, enabled=None):
         """The next PATCH/PUT of ``path`` (or Manager PUT of ``session_id``) meets a write by
-        someone else first: the revision moves on (``enabled`` set if given) and it gets a 412."""
+        someone else first: the revision moves on (``enabled`` set if given). A PUT (or a PATCH
+        with a ``_revision``) then gets a 412; a PATCH without one is applied, as NSX does."""
         if path:
             self.policy_sessions[path]["race"] = {"enabled": enabled}
         else:

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _nsxt as nsxt
-from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import InputError
+from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import ApiError, InputError
 
 T1 = "/infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office"
 T0 = "/infra/tier-0s/t0-edge/ipsec-vpn-services/dc-vpn/sessions/dc-to-partner"
@@ -134,3 +134,46 @@ def test_psk_is_masked_in_results_and_collected_for_no_log():
     assert nsxt.masked(session) == {"id": "s", "psk": "********", "nested": [{"psk": "********"}], "enabled": True}
     assert sorted(nsxt.psk_values(session)) == ["Other-Key-456", "Secret-Key-123"]
     assert session["psk"] == "Secret-Key-123"  # the object read is not changed
+
+
+# -- what a session says, and what NSX's errors mean --------------------------------------------------
+@pytest.mark.parametrize("session, enabled", [({"enabled": True}, True), ({"enabled": False}, False),
+                                               ({}, True), ({"enabled": None}, True)])
+def test_a_session_is_enabled_unless_it_says_false(session, enabled):
+    assert nsxt.is_enabled(session) is enabled
+
+
+@pytest.mark.parametrize("obj, expected", [({"_last_modified_time": 1733322000123}, 1733322000123),
+                                           ({"_last_modified_time": "1733322000123"}, None),
+                                           ({"_last_modified_time": True}, None), ({}, None), ([], None)])
+def test_only_an_integer_last_modified_time_ties_a_change(obj, expected):
+    assert nsxt.modified_time(obj) == expected
+
+
+def api_error(status, code=None, text="<html>404 Not Found</html>"):
+    return ApiError("GET /policy/api/v1/x: HTTP %d Not Found, body: %r" % (status, text), method="GET",
+                    path="/policy/api/v1/x", status_code=status, vendor_code=code)
+
+
+def test_only_nsx_own_404_is_not_found():
+    assert nsxt.is_not_found(api_error(404, "500090")) and nsxt.is_not_found(api_error(404, "600"))
+    assert not nsxt.is_not_found(api_error(404)) and not nsxt.is_not_found(api_error(400, "600"))
+    explained = nsxt.explained(api_error(404))
+    assert "without NSX's error body" in explained.msg and explained.status_code == 404
+    nsx_own = api_error(404, "600")
+    assert nsxt.explained(nsx_own) is nsx_own
+
+
+class FakeReply:
+    def __init__(self, body, status=200):
+        self.body, self.status = body, status
+
+
+@pytest.mark.parametrize("body, kind", [([{"psk": "Secret-1"}], "a JSON list"), ("x", "a JSON string"),
+                                        (3, "a JSON number"), (None, "an empty body")])
+def test_a_body_that_must_be_an_object_is_checked_without_quoting_it(body, kind):
+    with pytest.raises(ApiError) as caught:
+        nsxt.json_object(FakeReply(body), "GET", "/policy/api/v1/x")
+    assert caught.value.msg == "GET /policy/api/v1/x: HTTP 200 with %s where NSX sends a JSON object" % kind
+    assert caught.value.transient and "Secret-1" not in caught.value.msg
+    assert nsxt.json_object(FakeReply({"a": 1}), "GET", "/x") == {"a": 1}

@@ -1,6 +1,7 @@
 """vpn_session_realization_info: Policy paths, changed_since, tunnel waits and Manager ids, on scripted HTTP."""
 
 import functools
+from urllib.parse import quote
 
 import pytest
 
@@ -103,3 +104,92 @@ def test_bad_input_is_refused(params, fragment):
     with pytest.raises(InputError) as caught:
         module_under_test.validate(FakeModule(**params).params)
     assert fragment in caught.value.msg
+
+
+# == issue 13 audit: each behaviour below was seen failing before its fix ===========================
+T1 = "/infra/tier-1s/t1/ipsec-vpn-services/vpn/sessions/s2"
+PROJECT = "/orgs/default/projects/tenant-a/infra/tier-1s/t1/ipsec-vpn-services/vpn/sessions/s3"
+
+
+def entities_url(path, scope=""):
+    return "/policy/api/v1%s/infra/realized-state/realized-entities?intent_path=%s" % (scope, quote(path, safe=""))
+
+
+def test_tunnel_only_wait_returns_no_realization_verdict():
+    up = {"results": [{"runtime_status": "UP", "ike_status": {"ike_session_state": "UP"}}]}
+    result = run(FakeModule(wait_for="tunnel_up"), Step("GET", STATUS, body=up))
+    assert "in_sync" not in result and "realization" not in result
+    assert result["tunnel"]["runtime_status"] == "UP"
+
+
+def test_manager_tunnel_wait_returns_no_realization_verdict():
+    status = {"session_status": "UP", "ike_status": {"ike_session_state": "UP"}}
+    result = run(FakeModule(session_path=None, session_id="abc", wait_for="tunnel_up"),
+                 Step("GET", "/api/v1/vpn/ipsec/sessions/abc/status?source=realtime", body=status))
+    assert "in_sync" not in result and result["tunnel"]["runtime_status"] == "UP"
+
+
+def test_project_session_is_read_in_its_project_through_a_module_run():
+    result = run(FakeModule(session_path="/policy/api/v1" + PROJECT),
+                 Step("GET", entities_url(PROJECT, "/orgs/default/projects/tenant-a"), body=realized("REALIZED")))
+    assert result["session_path"] == PROJECT and result["in_sync"] is True
+
+
+def test_several_paths_keep_their_order_and_a_failure_is_named():
+    error = {"results": [{"state": "ERROR", "_last_modified_time": 1, "entity_type": "RealizedIPSecVpnSession",
+                          "alarms": [{"message": "IKE negotiation failed"}]}]}
+    with pytest.raises(HybridCloudError) as caught:
+        run(FakeModule(session_path=None, session_paths=[PATH, T1]),
+            Step("GET", ENTITIES, body=realized("REALIZED")), Step("GET", entities_url(T1), body=error))
+    kwargs = caught.value.to_fail_kwargs()
+    assert kwargs["msg"].startswith("1 of 2 NSX IPsec VPN sessions failed to be realized")
+    assert T1 in kwargs["msg"] and "IKE negotiation failed" in kwargs["msg"]
+    assert [(s["session_path"], s["failed"]) for s in kwargs["sessions"]] == [(PATH, False), (T1, True)]
+
+
+def test_wait_false_reports_a_stale_or_error_state_as_data():
+    result = run(FakeModule(wait=False, changed_since=6000), Step("GET", ENTITIES, body=realized("REALIZED", 5000)))
+    assert result["realization"]["state"] == "STALE" and result["in_sync"] is False and result["polls"] == 1
+    assert result["realization"]["ignored_entities"] == 2
+
+
+def test_error_through_the_module_fails_at_once_with_the_alarms():
+    error = {"results": [{"state": "ERROR", "_last_modified_time": 1, "entity_type": "RealizedIPSecVpnSession",
+                          "alarms": [{"error_details": {"error_message": "No route to peer"}}]}]}
+    with pytest.raises(HybridCloudError) as caught:
+        run(FakeModule(), Step("GET", ENTITIES, body=error))
+    assert caught.value.msg == "NSX IPsec VPN session %s failed to realize: RealizedIPSecVpnSession: No route to peer." % PATH
+    assert caught.value.context["realization"]["state"] == "ERROR" and caught.value.context["polls"] == 1
+
+
+# -- M6: a 404 without NSX's error body is not "deleted" -------------------------------------------
+def test_html_404_does_not_count_as_deleted():
+    with pytest.raises(HybridCloudError) as caught:
+        run(FakeModule(wait_for="deleted"), Step("GET", URL, status=404, text="<html>404 Not Found</html>"))
+    assert "HTTP 404" in caught.value.msg and "without NSX's error body" in caught.value.msg
+    assert caught.value.context.get("deleted") is not True
+
+
+def test_manager_html_404_is_not_deleted_either():
+    with pytest.raises(HybridCloudError) as caught:
+        run(FakeModule(session_path=None, session_id="abc", wait_for="deleted"),
+            Step("GET", "/api/v1/vpn/ipsec/sessions/abc/state", status=404, text="<html>404</html>"))
+    assert "without NSX's error body" in caught.value.msg
+
+
+# -- L4: bodies that are not JSON objects give a clear error --------------------------------------------
+@pytest.mark.parametrize("params, url", [
+    (dict(), ENTITIES),
+    (dict(wait_for="tunnel_up"), STATUS),
+    (dict(session_path=None, session_id="abc"), "/api/v1/vpn/ipsec/sessions/abc/state"),
+])
+def test_a_body_that_is_not_an_object_is_a_clear_error(params, url):
+    with pytest.raises(HybridCloudError) as caught:
+        run(FakeModule(wait=False, **params), Step("GET", url, body=["a", "list"]))
+    assert "where NSX sends a JSON object" in caught.value.msg and "unexpected" not in caught.value.msg
+
+
+def test_entities_without_a_time_are_not_counted_after_a_change_and_say_so():
+    body = {"results": [{"state": "REALIZED"}, {"state": "REALIZED", "_last_modified_time": "soon"}]}
+    result = run(FakeModule(wait=False, changed_since=6000), Step("GET", ENTITIES, body=body))
+    assert result["realization"]["state"] == "STALE" and result["realization"]["ignored_entities"] == 2
