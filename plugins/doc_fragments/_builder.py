@@ -64,13 +64,24 @@ def timeout():
             "type": "int", "default": 30}
 
 
-def retries(statuses="HTTP 429, 502, 503, 504"):
-    return {"description": [
-        "How many times a transient failure of a read is retried (connection error, %s), with a growing, "
-        "jittered pause that honours C(Retry-After). 0 to 10." % statuses,
-        "A request that changes something is sent again only when it surely had no effect (the connection "
-        "was refused, or the appliance answered 429, and then only after its C(Retry-After))."],
-        "type": "int", "default": 3}
+def retries(statuses="HTTP 429, 502, 503, 504", relogin=None):
+    """``relogin``: what the platform does when its login expires in the middle of a run."""
+    lines = [
+        "How many times a request that failed in a transient way (a connection error, %s) is sent again, "
+        "with a growing, jittered pause that honours C(Retry-After) and never runs past the task's "
+        "deadline. 0 to 10." % statuses,
+        "A read (or a login) is retried on any of these failures.",
+        "A request that changes something is sent again only when it surely had no effect: the connection "
+        "was refused or could not be opened in time (the request never left the controller), or the "
+        "appliance answered HTTP 429 (it turned the request away unprocessed; the request goes again after "
+        "C(Retry-After))."]
+    if relogin:
+        lines.append(relogin)
+    lines.append(
+        "When the answer to a change is lost (connection reset, read timeout, a proxy's 502, 503 or 504), the "
+        "change may have been made: the module does not repeat it blindly, but follows its job or reads the "
+        "appliance's state back, as its description says.")
+    return {"description": lines, "type": "int", "default": 3}
 
 
 def module_defaults_note(group, what="Credentials"):

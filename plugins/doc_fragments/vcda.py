@@ -28,6 +28,10 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
     ("password", b.password("VCDA")),
     ("validate_certs", b.validate_certs("VCDA", "the appliance")),
     ("ca_path", b.ca_path("VCDA", "the appliance's")),
+    ("retries", b.retries(relogin=(
+        "vCDA answering HTTP 401 because the session token expired did not act on the request (it checks the "
+        "token first): the module logs in again - once per expired token - and sends that request once "
+        "more."))),
 ], [
     b.module_defaults_note("vcda"),
     "The module logs in with C(POST /sessions) and logs out with C(DELETE /sessions) before it ends, also "

@@ -31,12 +31,15 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
         b.env_line("ZSTACK_SESSION_UUID")], "type": "str"}),
     ("validate_certs", b.validate_certs("ZSTACK", "the management node", " when O(host) is an C(https://) URL")),
     ("ca_path", b.ca_path("ZSTACK", "the management node's")),
-    ("retries", b.retries("HTTP 429, 502, 503 without a ZStack error, 504")),
+    ("retries", b.retries("HTTP 429, 502, 503 without a ZStack error, 504", relogin=(
+        "ZStack answering a request with error C(ID.1001) (session expired) did not run it: the module logs in "
+        "again - once per expired session, however many requests found it expired, at most 3 times per run - "
+        "and sends that request once more. A session given in O(session_uuid) is never renewed."))),
 ], [
     b.module_defaults_note("zstack"),
     "The module logs in with C(PUT /zstack/v1/accounts/login) and logs out with "
     "C(DELETE /zstack/v1/accounts/sessions/{uuid}) before it ends, also when it fails. When ZStack reports "
-    "that session invalid (error C(ID.1001)) during the run, the module logs in again once.",
+    "that session invalid (error C(ID.1001)) during the run, the module logs in again (see O(retries)).",
     "The password, its digest and the session uuid are never returned nor logged.",
     "ZStack reports a failed API call as HTTP 503 with its error code (for example C(SYS.1007)); that answer "
     "is final and is not retried.",

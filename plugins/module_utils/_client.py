@@ -41,7 +41,9 @@ from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
     ApiError, InputError, TransportError,
 )
 
-COLLECTION_VERSION = "1.0.0"
+# The one source of the version is galaxy.yml: the build (.ci/collection-tree) writes it here in
+# the copy it packs; a source checkout used as is says "source".
+COLLECTION_VERSION = "source"
 IDEMPOTENT_METHODS = frozenset(("GET", "HEAD", "OPTIONS", "PUT", "DELETE"))
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
@@ -183,8 +185,12 @@ class ApiClient:
         self.rng = rng
         # A monotonic deadline set by whoever waits: no retry pause and no request may pass it.
         self.deadline = None
-        # Optional hook: callable(ApiError) -> True when it renewed an expired login.
+        # Optional hook: callable(ApiError, generation) -> True when the request may be sent again
+        # because the login it went out with (``login_generation`` when it was sent) has expired
+        # and was renewed - by this call, or by another thread in the meantime. The hook adds 1
+        # to ``login_generation`` each time it logs in again.
         self.renew_login = None
+        self.login_generation = 0
         # Optional hook: callable(ApiError) that adjusts an error in the platform's terms (for
         # instance whether a 503 carrying a vendor error body is worth retrying).
         self.refine_error = None
@@ -274,16 +280,20 @@ class ApiClient:
         renewed = False
         attempt = 0
         while True:
+            generation = self.login_generation
             try:
                 reply = self._send_once(method, url, shown, params, json, headers, ok, expect_json)
                 return reply
             except (ApiError, TransportError) as exc:
+                # An expired login: the appliance turned the request away unprocessed, so it is
+                # sent again (once) with the new login.
                 if (not renewed and isinstance(exc, ApiError) and self.renew_login is not None
-                        and self.renew_login(exc)):
+                        and self.renew_login(exc, generation)):
                     renewed = True
                     continue
                 # A write is sent again only when it surely had no effect: the connection was
-                # refused, or the server said 429 (rate limited: not processed, come back later).
+                # refused or its connect timed out (the request never left this host), or the
+                # server said 429 (rate limited: not processed, come back later).
                 safe = (idempotent or (isinstance(exc, TransportError) and exc.refused)
                         or (isinstance(exc, ApiError) and exc.status_code == 429))
                 if not (exc.transient and safe and attempt < self.retries):

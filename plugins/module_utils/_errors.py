@@ -71,6 +71,19 @@ class ApiError(HybridCloudError):
         self.transient = status_code in TRANSIENT_STATUSES
 
 
+class UnexpectedError(HybridCloudError):
+    """An exception nobody foresaw (a bug, or a library error of an unknown kind), made readable.
+
+    Its traceback goes under ``exception``, which Ansible shows only at ``-vvv``.
+    """
+
+    def __init__(self, exc, during, traceback_text=None):
+        super(UnexpectedError, self).__init__(
+            "unexpected %s while %s: %s. Please report this with the output of -vvv."
+            % (type(exc).__name__, during, exc), exception=traceback_text)
+        self.cause = exc
+
+
 class WaitError(HybridCloudError):
     """Base of the two ways a wait ends badly; carries the last object seen."""
 

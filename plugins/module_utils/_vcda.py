@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import re
+import threading
 import uuid
 from contextlib import contextmanager
 
@@ -126,7 +127,7 @@ class VcdaClient(ApiClient):
 
 # -- sessions --------------------------------------------------------------------------------
 class Session:
-    """The vCDA login of one module run: token in ``X-VCAV-Auth``, renewed once if it expires."""
+    """The vCDA login of one module run: token in ``X-VCAV-Auth``, renewed when it expires."""
 
     def __init__(self, client, auth_type, username, password, no_log_values):
         self.client = client
@@ -135,6 +136,7 @@ class Session:
         self.password = password
         self.no_log_values = no_log_values
         self.token = None
+        self._lock = threading.RLock()
 
     def body(self):
         user_field, password_field = AUTH_FIELDS[self.auth_type]
@@ -161,12 +163,17 @@ class Session:
         self.client.session.headers[AUTH_HEADER] = token
         return reply.body
 
-    def renew(self, exc):
-        """The client's ``renew_login`` hook: log in again when the token was refused."""
+    def renew(self, exc, generation):
+        """The client's ``renew_login`` hook: log in again when the token was refused (401) -
+        once per expired token, also when several requests found it expired at once."""
         if exc.status_code != 401 or exc.path == SESSIONS or self.token is None:
             return False
-        self.login()
-        return True
+        with self._lock:
+            if self.client.login_generation != generation:
+                return True  # renewed since this request went out: send it with the new token
+            self.login()
+            self.client.login_generation += 1
+            return True
 
     def logout(self):
         """Close the session; returns a problem to report, or None. Never raises."""
@@ -257,6 +264,21 @@ def normalise_thumbprint(value, option="peer_api_thumbprint"):
         raise InputError(option, "must be a SHA-256 thumbprint in the form %s, got %r"
                          % (THUMBPRINT_EXAMPLE, value))
     return upper
+
+
+def same_thumbprint(stored, wanted):
+    """Whether two thumbprints name the same SHA-256 digest, however each is written (case,
+    ``SHA-256:`` prefix or not, colons or not). A stored value that is not a SHA-256 thumbprint
+    at all is never the same as one that is."""
+    return _digest_hex(stored) is not None and _digest_hex(stored) == _digest_hex(wanted)
+
+
+def _digest_hex(value):
+    text = re.sub(r"[\s:]", "", str(value or "")).upper()
+    for prefix in ("SHA-256", "SHA256"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    return text if re.match(r"^[0-9A-F]{64}$", text) else None
 
 
 def thumbprint_of(der):

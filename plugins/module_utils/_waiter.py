@@ -18,11 +18,12 @@ __metaclass__ = type
 import heapq
 import random
 import time
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future
 from concurrent.futures import wait as futures_wait
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
-    HybridCloudError, WaitFailed, WaitTimeout,
+    HybridCloudError, UnexpectedError, WaitFailed, WaitTimeout,
 )
 
 # The poll schedule: pause = FIRST_PAUSE + GROWTH * seconds already waited, jittered by
@@ -124,8 +125,10 @@ def wait_all(polls, what, timeout, sleep_cap, result_key=None, max_workers=1, ma
 
     ``what`` is a list of descriptions (one per poll) used in messages. Returns one entry per
     poll: a ``WaitResult`` when done, else the ``WaitFailed``/``WaitTimeout``/other
-    ``HybridCloudError`` that ended it. ``max_rate`` caps request starts per second across all
-    polls, and stretches each thing's pause so that all of them fit in the budget.
+    ``HybridCloudError`` that ended it - an exception nobody foresaw included, as an
+    ``UnexpectedError``, so one broken item never hides the others' outcomes. ``max_rate`` caps
+    request starts per second across all polls, and stretches each thing's pause so that all of
+    them fit in the budget.
     """
     start = clock()
     deadline = start + timeout
@@ -181,6 +184,11 @@ def wait_all(polls, what, timeout, sleep_cap, result_key=None, max_workers=1, ma
                     follow.last_error = exc
                     follow.result.polls += 1
                     retry_after = getattr(exc, "retry_after", None)
+                except Exception as exc:  # pylint: disable=broad-except
+                    # A bug in one poll ends that item only; the others are still followed.
+                    follow.outcome = UnexpectedError(exc, "waiting for %s" % follow.what,
+                                                     _traceback_of(exc))
+                    continue
                 else:
                     follow.observe(status, now - start)
                     if status.failure:
@@ -220,6 +228,11 @@ def wait_until(poll, what, timeout, sleep_cap, result_key=None, client=None,
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+def _traceback_of(exc):
+    """The traceback of an exception a poll raised (on a worker thread or inline)."""
+    return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
 
 
 def _seconds(value):

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import hashlib
 import re
+import threading
 import uuid as uuidlib
 from contextlib import contextmanager
 
@@ -58,6 +59,9 @@ MASK = "********"
 # Below this length a secret is masked in its field only: masking it everywhere in the output
 # would garble unrelated text.
 MIN_NO_LOG_LENGTH = 6
+# New logins after ID.1001 in one run: one per expired session, and no more than this in all
+# (a session that keeps being refused is not worth a login storm).
+RENEWALS_PER_RUN = 3
 
 
 def argument_spec():
@@ -176,9 +180,11 @@ PAGE_SIZE = 1000
 LIST_CHUNK = 100
 
 
-def query_all(client, resource, conditions=None, page_size=PAGE_SIZE):
+def query_all(client, resource, conditions=None, page_size=None):
     """Every inventory matching ``conditions`` (ANDed), page by page (``limit``/``start`` with
-    ``replyWithCount``), so a large result is never cut at ZStack's default limit."""
+    ``replyWithCount``, ``PAGE_SIZE`` rows unless told), so a large result is never cut at
+    ZStack's default limit."""
+    page_size = page_size or PAGE_SIZE
     found = []
     while True:
         params = {"limit": page_size, "start": len(found), "replyWithCount": "true"}
@@ -226,9 +232,10 @@ class ErrorPolicy:
 class Session:
     """The ZStack session of one module run.
 
-    Either ours (logged in with username and password, renewed once when ZStack reports it
-    invalid, logged out at the end) or the user's (``session_uuid``: used as it is, never
-    renewed nor logged out).
+    Either ours (logged in with username and password, replaced by a new login when ZStack
+    reports it invalid, logged out at the end) or the user's (``session_uuid``: used as it is,
+    never renewed nor logged out). Requests on several threads that find the session expired
+    share one new login.
     """
 
     def __init__(self, module, client):
@@ -241,7 +248,9 @@ class Session:
         if self._digest:
             module.no_log_values.add(self._digest)
         self.uuid = None
-        self.renewed = False
+        self.renewals = 0
+        # Reentrant: the login of a renewal goes through the client, whose hook is this object.
+        self._lock = threading.RLock()
         if not self.own:
             self._use(params["session_uuid"])
             client.refine_error.invalid_session_hint = (
@@ -268,14 +277,22 @@ class Session:
                            % (API_ROOT, describe_text(str(reply.body))), status_code=reply.status)
         self._use(session_uuid)
 
-    def renew(self, exc):
-        """The client's ``renew_login`` hook: log in again, once, when our session expired."""
-        if not self.own or self.renewed or getattr(exc, "vendor_code", None) != ERROR_INVALID_SESSION:
+    def renew(self, exc, generation):
+        """The client's ``renew_login`` hook: when ZStack says our session is invalid, log in
+        again - once per expired session, however many requests found it expired at once. A
+        request sent before another one renewed the session is just sent again (``True``)."""
+        if not self.own or getattr(exc, "vendor_code", None) != ERROR_INVALID_SESSION:
             return False
-        self.renewed = True
-        self.uuid = None  # the expired session needs no logout
-        self.login()
-        return True
+        with self._lock:
+            if self.client.login_generation != generation:
+                return True  # renewed since this request went out: send it with the new session
+            if self.renewals >= RENEWALS_PER_RUN:
+                return False
+            self.renewals += 1
+            self.uuid = None  # the expired session needs no logout
+            self.login()
+            self.client.login_generation += 1
+            return True
 
     def logout(self):
         """Close the session we opened (``DELETE /zstack/v1/accounts/sessions/{uuid}``)."""
@@ -298,6 +315,8 @@ def make_client(module, **kwargs):
     check_uuid(params, "session_uuid")
     require_credentials(params, alternative="session_uuid")
     base = base_url(params["host"], default_scheme="http", default_port=DEFAULT_PORT, api_root=API_ROOT)
+    # As many pooled connections as requests may be in flight, so none is opened per request.
+    kwargs.setdefault("pool_size", max(10, params.get("max_concurrent") or 0))
     client = ApiClient.from_params(params, module._name, base, vendor=VENDOR, parse_error=parse_error,
                                    **kwargs)
     client.refine_error = ErrorPolicy()
@@ -325,11 +344,14 @@ class AsyncCall:
     """One call of an asynchronous ZStack API and the job that carries it out.
 
     The call carries our own ``X-Job-UUID``: when its reply is lost, the job is followed by that
-    uuid instead of sending the call again. It is sent again only when ZStack said it did not run
-    it: the client re-sends it (same uuid) after an ``ID.1001`` answer and a new login, a 429 or a
+    uuid instead of sending the call again. It is sent again only when ZStack did not run it:
+    the client re-sends it (same uuid) after an ``ID.1001`` answer and a new login, a 429 or a
     refused connection; and ``_failed`` re-sends it once (new uuid) when the job itself failed with
     ``ID.1001`` and a fresh read shows the change is not in place. Each repeat is of a call ZStack
     did not run, and a state change sent again changes nothing.
+
+    ``taken`` says whether ZStack may have taken the call (it accepted it, or the reply was lost);
+    ``unapplied`` that it is known the change was not made (the job failed, or never existed).
     """
 
     def __init__(self, client, path, body):
@@ -337,6 +359,9 @@ class AsyncCall:
         self.path = path
         self.body = body
         self.job_uuid = None
+        self.taken = False
+        self.unapplied = False
+        self.generation = None   # the client's login generation when the call was sent
         self.lost_at = None      # when the reply to the call was given up on
         self.lost = False        # no reply to the call: the job may or may not exist
         self.result = None       # the body of the job's (or the call's immediate) success
@@ -347,8 +372,10 @@ class AsyncCall:
         self.warnings = []
 
     def send(self):
-        """PUT the call with a fresh job uuid; note an immediate result or a lost reply."""
-        self.job_uuid = new_job_uuid()
+        """PUT the call with a fresh job uuid; note an immediate result or a lost reply. An
+        error that shows ZStack did not take the call is raised as it is."""
+        self.generation = self.client.login_generation
+        previous, self.job_uuid = self.job_uuid, new_job_uuid()
         self.lost = False
         self.result = self.error = None
         try:
@@ -356,6 +383,7 @@ class AsyncCall:
                                     idempotent=False, ok=(200, 202), expect_json=False)
         except TransportError as exc:
             if exc.refused or exc.tls:
+                self._refused(previous)
                 raise  # it never reached ZStack
             self._lost(exc)
             return
@@ -363,9 +391,11 @@ class AsyncCall:
             # A gateway's 502/504 (or a 503 without ZStack's error body) may come after ZStack took
             # the call: follow the job by our uuid. ZStack's own errors and 429 mean it did not.
             if not exc.transient or exc.status_code == 429:
+                self._refused(previous)
                 raise
             self._lost(exc)
             return
+        self.taken = True
         body = reply.body if isinstance(reply.body, dict) else None
         if reply.status == 200:
             self.result = body or {}
@@ -377,8 +407,15 @@ class AsyncCall:
                                  % (self.path, describe_text(reply.text or ""), self.job_uuid))
         self.job_uuid = located or self.job_uuid
 
+    def _refused(self, previous):
+        # ZStack did not take this call, and an earlier one (a job refused for its session) did
+        # nothing either: there is no job of ours to report.
+        self.job_uuid = previous
+        self.taken = False
+        self.unapplied = True
+
     def _lost(self, exc):
-        self.lost, self.lost_at = True, self.client.clock()
+        self.lost, self.lost_at, self.taken = True, self.client.clock(), True
         self.warnings.append("The reply to PUT %s was lost (%s); followed ZStack job %s instead of "
                              "sending the call again." % (self.path, exc.msg, self.job_uuid))
 
@@ -454,13 +491,18 @@ def async_poll(client, path, body, what, wait, settled, current):
 
     The call is sent by the poll's first run, so the waiter's worker budget also bounds the
     calls in flight; after that the poll follows the job as ``run_async`` does. An error of the
-    call itself ends that item (never sent again by the waiter)."""
+    call itself ends that item (the waiter does not send it again), and a call whose turn comes
+    after the shared deadline is not sent at all."""
     call = AsyncCall(client, path, body)
     follow = []
 
     def poll():
         if follow:
             return follow[0]()
+        if client.deadline is not None and client.clock() >= client.deadline:
+            # Its turn came after the shared deadline: a change sent now could not be followed.
+            raise HybridCloudError("Not sent: wait_timeout had passed before its turn came (raise wait_timeout, "
+                                   "or max_concurrent); nothing was changed. Run the task again to change it.")
         try:
             call.send()
         except HybridCloudError as exc:
@@ -514,6 +556,7 @@ def _job_poll(call, what, settled, current, accepted_is_enough=False):
             call.warnings.append("ZStack no longer knows job %s (HTTP 404: %s), but the change is in place."
                                  % (call.job_uuid, call.gone))
             return Status("done", obj=inventory, done=True)
+        call.unapplied = True
         if call.lost:
             why = ("was never registered: the reply to the call was lost and ZStack still did not know the "
                    "job %s s later, so the change was not made. Nothing was sent again: run the task again"
@@ -532,7 +575,7 @@ def _failed(call, what, settled, current):
     if call.error.get("code") == ERROR_INVALID_SESSION:
         if not call.renewed:
             call.renewed = True
-            if client.renew_login is not None and client.renew_login(call.job_error()):
+            if client.renew_login is not None and client.renew_login(call.job_error(), call.generation):
                 # Read the job again with the new session: it may be running after all.
                 return Status("session_renewed", obj=current)
         elif not call.resent:
@@ -547,6 +590,7 @@ def _failed(call, what, settled, current):
                               else (settled() or current), done=True)
             return Status("resent", obj=current,
                           detail="sent again as ZStack job %s after a new login" % call.job_uuid)
+    call.unapplied = True
     hint = ""
     if call.error.get("code") == ERROR_INVALID_SESSION and client.refine_error.invalid_session_hint:
         hint = " (%s)" % client.refine_error.invalid_session_hint

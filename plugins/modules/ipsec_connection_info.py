@@ -49,6 +49,8 @@ options:
     description:
       - Only connections with this name. C(%) matches any run of characters (ZStack's C(~=), SQL
         C(LIKE)), for example C(dc-to-branch-%).
+      - A name with C(%) is a C(LIKE) pattern, in which C(_) matches any one character too (so
+        C(dc_%) also finds C(dc-1)); a name without C(%) is matched exactly, C(_) included.
     type: str
   state:
     description: Only connections in this state.
@@ -85,7 +87,8 @@ EXAMPLES = r'''
     state: enabled
   register: zstack_branches
 
-- name: Disable them all for the maintenance window, in one task
+- name: Disable them all for the maintenance window, in one task (an empty list is refused)
+  when: zstack_branches.count > 0
   hybridcloud.ops.ipsec_connection_state:
     host: zstack.example.com
     username: admin
@@ -175,7 +178,7 @@ def validate(params):
 def conditions_of(params):
     conditions = []
     if params.get("uuid"):
-        conditions.append("uuid=%s" % params["uuid"])
+        conditions.append("uuid=%s" % params["uuid"].lower())  # ZStack's uuids are lower case
     name = params.get("name")
     if name is not None:
         conditions.append(("name~=%s" if "%" in name else "name=%s") % name)

@@ -20,18 +20,24 @@ description:
     reports no change.
   - ZStack runs the change as an asynchronous job. By default the module follows the job until it
     ends, polling at once and then with pauses that grow with the time already waited.
-  - The call carries a job uuid of the module's own (C(X-Job-UUID)). When its reply is lost, the
-    module follows the job by that uuid, and reports a change that never reached ZStack as a
-    failure instead of sending it again.
-  - The C(PUT) is sent a second time only when ZStack said it did not run it. (1) The call itself
-    was answered with error C(ID.1001) (session expired), or with HTTP 429, or the connection was
-    refused. In each case ZStack turned it away before creating a job. The module logs in again
-    once (for C(ID.1001)) and sends the same call again, with the same C(X-Job-UUID). (2) The job failed with
-    C(ID.1001). Then the module logs in again and reads the job once more. If it still shows that
-    failure and a fresh read of the connection shows that the state did not change, the module
-    sends the call once more, under a new job uuid. This is safe because a job refused for its
-    session did nothing, and because C(stateEvent) sets a state, so sending it again to a connection
-    that already has that state changes nothing. ZStack runs the change at most once.
+  - The call carries a job uuid of the module's own (C(X-Job-UUID)). When its reply is lost
+    (connection reset, read timeout, HTTP 502 or 504, or a 503 without ZStack's error body), the
+    module follows the job by that uuid instead of sending the call again, and reports a change
+    that never reached ZStack as a failure.
+  - The C(PUT) is sent a second time only when ZStack surely did not run the first one.
+    (1) The connection was refused or could not be opened in time, so the call never left the
+    controller. (2) ZStack answered HTTP 429, turning the call away unprocessed; it is sent again
+    after C(Retry-After), at most O(retries) times. (3) ZStack answered the call itself (not its
+    job) with error C(ID.1001), session expired; an error answer means it did not take the call,
+    so the module logs in again and sends the same call, with the same C(X-Job-UUID), once more.
+    (4) The job failed with C(ID.1001); the module logs in again and reads the job once more, and
+    if it still shows that failure and a fresh read of the connection shows that the state did
+    not change, it sends the call once more, under a new job uuid.
+  - This is safe because in each case the first call did nothing, and C(stateEvent) sets a
+    state, so a call sent again to a connection that already has that state changes nothing.
+    ZStack makes the change at most once.
+  - Requests that find the session expired at the same time (with O(connections)) share one new
+    login; each expired session is replaced once, at most 3 times per run.
   - ZStack refuses to change a connection whose C(status) is not C(Ready). The module checks
     this before it sends anything and fails with the status it found.
   - The IPsec pre-shared key (C(authKey)) is masked in every result.
@@ -86,9 +92,13 @@ options:
         (see O(max_concurrent)). Every job is followed to its end, also when another fails.
       - The result has RV(connections), one entry per item in the order given. The task fails
         after every job has ended when any item failed, naming each.
-      - An item may not be listed twice (same uuid, or same name).
+      - A change whose turn comes after O(wait_timeout) has passed (many changes, a low
+        O(max_concurrent), a slow appliance) is not sent at all; its item fails saying so.
+      - A connection may not be listed twice (same uuid, same name, or once by uuid and once by
+        name). The last case is found after the lookups and refused before anything is sent.
     type: list
     elements: dict
+    version_added: 1.1.0
     suboptions:
       uuid:
         description: UUID of the connection. Exactly one of O(connections[].uuid) and O(connections[].name).
@@ -113,8 +123,10 @@ options:
     description:
       - With O(connections), the most requests to ZStack in flight at once (the state changes and
         the polls of their jobs). The jobs themselves run on ZStack side by side.
+      - 1 or more.
     type: int
     default: 10
+    version_added: 1.1.0
   system_tags:
     description:
       - ZStack system tags sent with the change (C(systemTags)). Only sent when the state changes.
@@ -296,13 +308,19 @@ connections:
       description: The item as given (C(uuid) or C(name), and C(state)).
       type: dict
     changed:
-      description: Whether this connection was (or, in check mode, would be) changed.
+      description:
+        - Whether this connection was (or, in check mode, would be) changed.
+        - On failure, true only when ZStack took the call and it is not known to have failed (a
+          timeout while the job still runs); false when the call was refused, not sent, or its
+          job failed.
       type: bool
     connection:
       description: The connection as its job left it (C(authKey) masked); absent when not found.
       type: dict
     job_uuid:
-      description: The ZStack job of the change, C(null) when nothing was sent.
+      description:
+        - The ZStack job of the change (the C(X-Job-UUID) sent); C(null) when nothing was sent or
+          ZStack refused the call outright.
       type: str
     elapsed:
       description: Seconds spent following this job.
@@ -319,6 +337,15 @@ connections:
       type: bool
     msg:
       description: Why this item failed.
+      type: str
+    status_code:
+      description: The HTTP status of ZStack's refusal of the call, or 503 for a failed job.
+      type: int
+    error:
+      description: ZStack's error body (C(error) with C(code), C(description), C(details), C(cause)).
+      type: dict
+    vendor_code:
+      description: ZStack's error code, for example C(SYS.1006).
       type: str
   sample:
     - item: {name: dc-to-branch-01, state: disabled}
@@ -356,6 +383,7 @@ READY = "Ready"
 
 
 def validate(params):
+    check_range(params, "max_concurrent", 1)
     if params.get("connections") is not None:
         validate_many(params)
     elif not params.get("state"):
@@ -383,7 +411,6 @@ def validate_many(params):
                 if not tag or not tag.strip():
                     raise InputError("connections[%d].%s" % (index, option),
                                      "must be a list of non-empty ZStack tags, got an empty one")
-    check_range(params, "max_concurrent", 1)
     seen = {}
     for index, item in enumerate(items):
         where = "connections[%d]" % index
@@ -413,7 +440,8 @@ def label(inventory):
 def find_connection(client, params):
     """The one connection the task is about, as ZStack returns it (secrets included)."""
     if params["uuid"]:
-        found = zstack.query(client, "ipsec/%s" % params["uuid"])
+        # ZStack writes its uuids in lower case (and may compare them case-sensitively).
+        found = zstack.query(client, "ipsec/%s" % params["uuid"].lower())
         if not found:
             raise HybridCloudError("ZStack has no IPsec connection with uuid %s" % params["uuid"])
         return found[0]
@@ -466,7 +494,8 @@ def settled_reader(module, client, uuid, wanted):
 def lookup_many(module, client, items):
     """Per item, the connection found (raw) or the reason it cannot be used; in as few queries as
     ZStack allows: one ``uuid?=`` and one ``name?=`` list."""
-    uuids = [i["uuid"] for i in items if i.get("uuid")]
+    # ZStack writes its uuids in lower case (and may compare them case-sensitively).
+    uuids = [i["uuid"].lower() for i in items if i.get("uuid")]
     names = [i["name"] for i in items if i.get("name")]
     by_uuid, by_name = {}, {}
     if uuids:
@@ -493,7 +522,23 @@ def lookup_many(module, client, items):
     for inv in found:
         if isinstance(inv, dict):
             zstack.protect(module, inv)
+    refuse_the_same_connection_twice(found)
     return found
+
+
+def refuse_the_same_connection_twice(found):
+    """Two items (one by uuid, one by name) that turn out to be one connection would get two
+    changes, perhaps contradicting ones: refuse the list before anything is sent."""
+    first = {}
+    for index, inv in enumerate(found):
+        if not isinstance(inv, dict):
+            continue
+        key = str(inv.get("uuid")).lower()
+        if key in first:
+            raise InputError("connections[%d]" % index, "names the same IPsec connection as connections[%d] "
+                             "(%r, uuid %s); list each connection once. Nothing was sent."
+                             % (first[key], inv.get("name"), inv.get("uuid")))
+        first[key] = index
 
 
 def run_many(module, client):
@@ -534,6 +579,7 @@ def run_many(module, client):
         polls.append(poll)
         whats.append(what)
 
+    tracebacks = []
     if polls:
         outcomes = wait_all(polls, whats, params["wait_timeout"], params["wait_sleep"],
                             result_key="connection", max_workers=min(params["max_concurrent"], len(polls)),
@@ -545,17 +591,9 @@ def run_many(module, client):
                 module.warn("%s: %s" % (label(entry["connection"]), warning))
             entry["job_uuid"] = call.job_uuid
             if isinstance(outcome, BaseException):
-                context = getattr(outcome, "context", {})
-                entry.update(failed=True, msg=getattr(outcome, "msg", str(outcome)))
-                for key in ("elapsed", "polls", "history", "connection"):
-                    if context.get(key) is not None:
-                        entry[key] = context[key]
-                if call.error is not None:
-                    entry["error"] = {"error": call.error}
-                # A change whose job failed may still have been sent: it counts as attempted.
-                entry["changed"] = call.job_uuid is not None and not call.error
+                report_failure(entry, call, outcome, tracebacks)
                 continue
-            entry.update(connection=outcome.obj, elapsed=outcome.elapsed, polls=outcome.polls,
+            entry.update(connection=outcome.obj, elapsed=outcome.elapsed, polls=job_reads(outcome.polls),
                          history=outcome.history)
 
     result = dict(changed=any(e["changed"] for e in entries), connections=entries)
@@ -570,12 +608,36 @@ def run_many(module, client):
         result["diff"] = dict(before=before, after=after)
     failed = [e for e in entries if e["failed"]]
     if failed:
+        if tracebacks:
+            result["exception"] = "\n".join(tracebacks)  # shown by Ansible at -vvv only
         raise HybridCloudError(
             "%d of %d IPsec connections failed: %s" % (
                 len(failed), len(entries),
                 " | ".join("%s: %s" % (e["item"].get("name") or e["item"].get("uuid"), e["msg"]) for e in failed)),
             **result)
     return result
+
+
+def job_reads(polls):
+    """The job status requests among an item's polls: its first poll sent the change."""
+    return max(0, polls - 1)
+
+
+def report_failure(entry, call, outcome, tracebacks):
+    """One item's failure in its entry: the message, what was seen, ZStack's answer, and whether
+    the change may have been made (ZStack took the call and it is not known to have failed)."""
+    context = getattr(outcome, "context", None) or {}
+    entry.update(failed=True, msg=getattr(outcome, "msg", str(outcome)))
+    for key in ("elapsed", "history", "connection", "status_code", "error", "vendor_code"):
+        if context.get(key) is not None:
+            entry[key] = context[key]
+    if context.get("polls") is not None:
+        entry["polls"] = job_reads(context["polls"])
+    if call.error is not None:
+        entry.update(status_code=503, error={"error": call.error}, vendor_code=call.error.get("code"))
+    if context.get("exception"):
+        tracebacks.append(context["exception"])
+    entry["changed"] = call.taken and not call.unapplied
 
 
 def run_one(module, client):

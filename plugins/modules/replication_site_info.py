@@ -47,7 +47,8 @@ options:
   peer_api_url:
     description:
       - Only the paired site with this API URL (C(apiUrl) or C(apiPublicUrl), compared as
-        M(hybridcloud.ops.replication_site_pair) does). RV(sites) is empty when it is not paired.
+        M(hybridcloud.ops.replication_site_pair) does).
+      - When it is not paired, RV(sites) is empty and a warning names the sites that are.
     type: str
 seealso:
   - module: hybridcloud.ops.replication_site_pair
@@ -132,6 +133,10 @@ def run(module, client):
     wanted = module.params.get("peer_api_url")
     if wanted is not None:
         found = vcda.find_peer(sites, wanted.strip())
+        if found is None:
+            paired = ", ".join("%s at %s" % (s.get("site"), s.get("apiUrl")) for s in peers) or "none"
+            module.warn("%s has no pairing with %s (its paired sites: %s)."
+                        % (module.params["host"], wanted.strip(), paired))
         peers = [found] if found is not None else []
     report = []
     for site in peers:

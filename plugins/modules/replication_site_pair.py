@@ -27,11 +27,19 @@ description:
   - Pairing must be done on both sites. Run the module once against each appliance, each
     pointing at the other (see the examples); the C(site_pairing) role does both.
   - With O(state=absent), removes the pairing (C(DELETE /sites/{site})) and waits for its task.
-  - A C(POST), C(PUT) or C(DELETE) whose reply is lost is never sent again. The module reads the
-    pairings instead; when the appliance may still be working on the request (connection reset,
-    read timeout, HTTP 500, 502 or 504), it keeps reading them for up to 30 seconds (within
-    O(wait_timeout)). If the pairing is not there, the task fails saying so, and a re-run is
-    safe.
+  - A C(POST), C(PUT) or C(DELETE) of C(/sites) is sent a second time only when vCDA surely did
+    not act on the first one. (1) The connection was refused or could not be opened in time, so
+    the request never left the controller. (2) vCDA answered HTTP 429, turning the request away
+    unprocessed; it is sent again after C(Retry-After), at most O(retries) times. (3) vCDA
+    answered HTTP 401 because the session token expired; it checks the token before it does
+    anything, so the module logs in again (once per expired token) and sends the request once
+    more. In each case vCDA started no task for the first request, so the second one cannot
+    pair, re-pair or unpair twice.
+  - A write whose reply is lost (connection reset, read timeout, HTTP 500, 502, 503 or 504) is
+    not sent again, as it may have reached vCDA. The module reads the pairings instead; when the
+    appliance may still be working on the request (all of these but 503), it keeps reading them
+    for up to 30 seconds (within O(wait_timeout)). If the pairing is not as wanted by then, the
+    task fails saying so, and a re-run is safe because it reads the pairings first.
 author:
   - hybridcloud.ops contributors (@hybridcloud)
 requirements:
@@ -89,12 +97,18 @@ options:
         (O(peer_api_thumbprint), or the one read from the peer's certificate).
       - V(false) fails naming both thumbprints and changes nothing - the safe default, as a
         changed certificate may also mean a man in the middle.
-      - V(true) re-pairs with the wanted thumbprint (C(PUT /sites/{site}) with C(apiUrl),
-        C(apiThumbprint), C(description); C({site}) is the record's C(id), else its site name) and
-        follows the task. Pin O(peer_api_thumbprint) to the new certificate's thumbprint.
+      - V(true) re-pairs with the wanted thumbprint (C(PUT /sites/{site}) with the record's
+        C(apiUrl), the new C(apiThumbprint) and the C(description); C({site}) is the record's
+        C(id), else its site name) and follows the task.
+      - Pin O(peer_api_thumbprint) to the new certificate's thumbprint, checked out of band.
+        Without it, the module trusts whatever certificate the peer presents to the appliance at
+        that moment - a man in the middle included - and says so in a warning naming the old and
+        the new thumbprint. Re-pairing on an unpinned thumbprint is trust on first use, repeated
+        at every rotation.
       - Only with O(state=present).
     type: bool
     default: false
+    version_added: 1.1.0
   site:
     description:
       - The site name of the peer, for pairing two Cloud Director sites (vCDA requires it there;
@@ -274,7 +288,8 @@ def validate(params):
 
 def run(module, client):
     """Pair with the peer unless it is already paired with the same thumbprint, or remove the
-    pairing; never re-pair silently, and never send a POST or DELETE of /sites twice."""
+    pairing; never re-pair silently, and send a write of /sites again only when vCDA surely did
+    not act on it (see the module's documentation)."""
     peer_url = module.params["peer_api_url"].strip()
     if module.params["state"] == "absent":
         return unpair(module, client, peer_url)
@@ -284,27 +299,36 @@ def run(module, client):
 # -- state: present ----------------------------------------------------------------------------
 def pair(module, client, peer_url):
     params = module.params
-    thumbprint = wanted_thumbprint(module, client, peer_url)
+    thumbprint = wanted_thumbprint(client, params, peer_url)
+    pinned = params["peer_api_thumbprint"] is not None
     sites = vcda.list_sites(client)
     refuse_own_url(sites, peer_url)
     current = vcda.find_peer(sites, peer_url)
     result = dict(peer_api_thumbprint=thumbprint, task=None, elapsed=0.0, polls=0)
 
     if current is not None:
-        have = str(current.get("apiThumbprint") or "").strip().upper()
-        if have != thumbprint and not params.get("update_thumbprint"):
+        have = str(current.get("apiThumbprint") or "").strip() or "(none)"
+        same = vcda.same_thumbprint(have, thumbprint)
+        if not same and not params.get("update_thumbprint"):
             raise HybridCloudError(
                 "%s is already paired with thumbprint %s, but the thumbprint wanted is %s. Nothing "
                 "was changed. If the peer's certificate was replaced on purpose, set "
                 "update_thumbprint: true to re-pair with the new thumbprint; otherwise find out why "
-                "the peer presents another certificate." % (peer_url, have or "(none)", thumbprint),
+                "the peer presents another certificate." % (peer_url, have, thumbprint),
                 site=current, peer_api_thumbprint=thumbprint)
+        if not same and not pinned:
+            warn_unpinned_repair(module, peer_url, have, thumbprint)
+        elif not pinned:
+            warn_unpinned(module, peer_url, thumbprint)
         warn_about_differences(module, current)
         new_description = params["description"] is not None and current.get("description") != params["description"]
-        if have != thumbprint or new_description:
+        if not same or new_description:
             return repair(module, client, current, peer_url, thumbprint, result)
         result.update(changed=False, site=current)
         return with_diff(module, result, summary(current), summary(current))
+
+    if not pinned:
+        warn_unpinned(module, peer_url, thumbprint)
 
     wanted = requested_record(params, peer_url, thumbprint)
     result.update(changed=True, site=wanted)
@@ -333,7 +357,9 @@ def repair(module, client, current, peer_url, thumbprint, result):
     the wanted thumbprint and description, and follow its task."""
     params = module.params
     description = params["description"] if params["description"] is not None else current.get("description")
-    body = {"apiUrl": peer_url, "apiThumbprint": thumbprint}
+    # The record's own apiUrl: peer_api_url only had to match it (or apiPublicUrl), and must not
+    # silently rewrite it.
+    body = {"apiUrl": current.get("apiUrl") or peer_url, "apiThumbprint": thumbprint}
     if description is not None:
         body["description"] = description
     after = dict(summary(current), apiThumbprint=thumbprint)
@@ -346,7 +372,7 @@ def repair(module, client, current, peer_url, thumbprint, result):
     path = vcda.site_path(current)
 
     def settled(site):
-        return (site is not None and str(site.get("apiThumbprint") or "").strip().upper() == thumbprint
+        return (site is not None and vcda.same_thumbprint(site.get("apiThumbprint"), thumbprint)
                 and (description is None or site.get("description") == description))
 
     try:
@@ -365,15 +391,27 @@ def repair(module, client, current, peer_url, thumbprint, result):
     return result
 
 
-def wanted_thumbprint(module, client, peer_url):
-    given = module.params["peer_api_thumbprint"]
+def wanted_thumbprint(client, params, peer_url):
+    """The thumbprint given, else the one of the certificate the peer presents to the appliance."""
+    given = params["peer_api_thumbprint"]
     if given is not None:
         return vcda.normalise_thumbprint(given)
-    thumbprint = vcda.peer_thumbprint(client, peer_url)
+    return vcda.peer_thumbprint(client, peer_url)
+
+
+def warn_unpinned(module, peer_url, thumbprint):
     module.warn("peer_api_thumbprint is not set, so the module trusts %s, the SHA-256 thumbprint of "
                 "the certificate %s presented to %s. Check it out of band and pin it with "
                 "peer_api_thumbprint." % (thumbprint, peer_url, module.params["host"]))
-    return thumbprint
+
+
+def warn_unpinned_repair(module, peer_url, have, thumbprint):
+    module.warn("update_thumbprint %s the pairing with %s from thumbprint %s to %s WITHOUT A PINNED "
+                "peer_api_thumbprint: %s is simply the certificate the peer presented to %s just now. A man in "
+                "the middle would have been trusted the same way. Check %s out of band (for example on the "
+                "peer's console) and pin it with peer_api_thumbprint."
+                % ("would re-pair" if module.check_mode else "re-paired", peer_url, have, thumbprint,
+                   thumbprint, module.params["host"], thumbprint))
 
 
 def refuse_own_url(sites, peer_url):
@@ -444,9 +482,9 @@ def finish(module, client, task, label, result, context):
 
 
 def recover_lost_reply(module, client, exc, peer_url, want_paired, settled=None):
-    """A POST/PUT/DELETE of /sites that may have reached vCDA is never sent again: read the
-    pairings instead. Returns the peer's record (or None) when it is as wanted (``settled(site)``
-    when given, else paired or not), else raises."""
+    """A POST/PUT/DELETE of /sites whose reply was lost may have reached vCDA, so it is not sent
+    again: read the pairings instead. Returns the peer's record (or None) when it is as wanted (``settled(site)``
+    when given - a re-pair - else paired or not), else raises."""
     if isinstance(exc, TransportError) and exc.tls:
         raise exc
     status = getattr(exc, "status_code", None)
@@ -456,40 +494,38 @@ def recover_lost_reply(module, client, exc, peer_url, want_paired, settled=None)
     # 429/503: the appliance said it did not take the request; otherwise it may be working on it.
     declined = status in (429, 503)
     patience = 0 if declined or not params["wait"] else min(params["wait_timeout"], RECHECK_SECONDS)
-    goal = "paired" if want_paired else "unpaired"
-
     if settled is not None:
-        goal = "re-paired"
+        goal, shown = "re-paired", "the pairing with %s re-paired" % peer_url
+    else:
+        goal, shown = ("paired" if want_paired else "unpaired"), "the pairing with %s" % peer_url
 
     def poll():
         site = vcda.find_peer(vcda.list_sites(client), peer_url)
         state = "paired" if site is not None else "unpaired"
-        if settled is not None:
-            state = "re-paired" if settled(site) else state
+        if settled is not None and settled(site):
+            state = "re-paired"
         return Status(state, obj=site, done=state == goal)
 
     if patience:
         try:
             site = wait_until(poll, "the pairing with %s to be %s" % (peer_url, goal), patience,
                               params["wait_sleep"], client=client).obj
-            settled = True
+            reached = True
         except WaitTimeout:
-            settled = False
+            reached = False
     else:
         now = poll()
-        site, settled = now.obj, now.done
-    if not settled:
+        site, reached = now.obj, now.done
+    if not reached:
         context = exc.to_fail_kwargs()
         context.pop("msg")
         raise HybridCloudError(
             "%s. The request was not sent again, because it may have reached the appliance; GET %s "
-            "%s the pairing with %s%s. Re-run the task: it reads the pairings first and sends the "
-            "request only if it is still needed."
-            % (exc.msg.rstrip("."), vcda.SITES, "does not show" if want_paired else "still shows",
-               peer_url, " after %s s" % patience if patience else ""), **context)
-    module.warn("%s. The request was not sent again: GET %s %s the pairing with %s."
-                % (exc.msg.rstrip("."), vcda.SITES, "shows" if want_paired else "no longer shows",
-                   peer_url))
+            "%s %s%s. Re-run the task: it reads the pairings first and sends the request only if it is "
+            "still needed." % (exc.msg.rstrip("."), vcda.SITES, "still shows" if goal == "unpaired" else "does not show",
+                               shown, " after %s s" % patience if patience else ""), **context)
+    module.warn("%s. The request was not sent again: GET %s %s %s."
+                % (exc.msg.rstrip("."), vcda.SITES, "no longer shows" if goal == "unpaired" else "shows", shown))
     return site
 
 

@@ -117,19 +117,24 @@ def test_no_role_prints_a_secret(ansible, simulator, tmp_path):
 def vcda_pairs(sim, **b_extra):
     ca = sim.config["ca_path"]
     a, b = sim.appliance("vcda_a"), sim.appliance("vcda_b")
-    side = lambda s: {"host": s["host"], "username": s["username"], "password": s["password"],  # noqa: E731
-                      "ca_path": ca, "api_url": s["api_url"], "thumbprint": s["thumbprint"]}
+
+    def side(s):
+        return {"host": s["host"], "username": s["username"], "password": s["password"],
+                "ca_path": ca, "api_url": s["api_url"], "thumbprint": s["thumbprint"]}
     return [{"name": "a-b", "a": side(a), "b": dict(side(b), **b_extra)}]
 
 
 @pytest.fixture
 def vcda_sites(simulator):
+    """Both sites at their start (their first certificates too), before and after the test."""
     for name in ("vcda_a", "vcda_b"):
         simulator.command(name, "restore")
         simulator.command(name, "set_task_seconds", seconds=0.5)
+    simulator.config = simulator.call("GET", "/config")
     yield simulator.appliance("vcda_a"), simulator.appliance("vcda_b")
     for name in ("vcda_a", "vcda_b"):
         simulator.command(name, "restore")
+    simulator.config = simulator.call("GET", "/config")
 
 
 def assert_no_vcda_password(sim, run):
@@ -169,21 +174,49 @@ def test_site_pairing_reports_every_direction_then_fails_naming_the_failed_one(
     assert "1 of 2" in failed and a_to_b in failed and b_to_a not in failed
 
 
+ZSTACK_LOGIN = r"^/zstack/v1/accounts/login$"
+ZSTACK_LOGOUT = r"^/zstack/v1/accounts/sessions/"
+
+
 def test_ipsec_connection_reports_every_item_then_fails_naming_the_failed_one(ansible, simulator, tmp_path):
     good = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5)
     bad = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5, fail=True)
     last = simulator.command("zstack", "create_connection", state="Disabled", job_seconds=0.5)
+    mark = simulator.mark()
     run = run_role(ansible, simulator, tmp_path, "ipsec_connection", ipsec_connection_items=[
         {"name": good["name"], "state": "enabled"}, {"uuid": bad["uuid"], "state": "enabled"},
-        {"name": last["name"], "state": "enabled"}])
+        {"name": "no-such-tunnel", "state": "enabled"}, {"name": last["name"], "state": "enabled"}])
     assert run.rc != 0
     report = run.task("Report each connection")["msg"]
     assert report[0].startswith(good["name"] + ": enabled"), report
     assert report[1].startswith(bad["name"] + ": FAILED - ") and "SYS.1006" in report[1], report
-    assert report[2].startswith(last["name"] + ": enabled"), report
+    assert report[2] == "no-such-tunnel: FAILED - ZStack has no IPsec connection named 'no-such-tunnel'", report
+    assert report[3].startswith(last["name"] + ": enabled"), report
     failed = run.task("Fail when a connection did not change")["msg"]
-    assert "1 of 3" in failed and bad["name"] in failed and good["name"] not in failed
+    assert "2 of 4" in failed and bad["name"] in failed and "no-such-tunnel" in failed
+    assert good["name"] not in failed and last["name"] not in failed
     assert simulator.command("zstack", "connection", uuid=last["uuid"])["state"] == "Enabled"
+    # The whole list in one module run: one session, one lookup per kind, one PUT per change.
+    logins = simulator.log(since=mark, appliance="zstack", method="PUT", path=ZSTACK_LOGIN)
+    logouts = simulator.log(since=mark, appliance="zstack", method="DELETE", path=ZSTACK_LOGOUT)
+    assert len(logins) == 1 and len(logouts) == 1
+    assert len(simulator.log(since=mark, appliance="zstack", method="GET", path=r"^/zstack/v1/ipsec$")) == 2
+    assert len(simulator.log(since=mark, appliance="zstack", method="PUT", path=r"/actions$")) == 3
+
+
+def test_ipsec_connection_reports_already_set_and_check_mode_lines(ansible, simulator, tmp_path):
+    done = simulator.command("zstack", "create_connection", state="Enabled")
+    todo = simulator.command("zstack", "create_connection", state="Disabled")
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(dict(role_name="ipsec_connection", role_connections=connections(simulator),
+                                    ipsec_connection_items=[{"uuid": done["uuid"], "state": "enabled"},
+                                                            {"name": todo["name"], "state": "enabled"}])))
+    mark = simulator.mark()
+    run = ansible.playbook("role.yml", args=["-e", "@%s" % path], check=True)
+    assert run.rc == 0, run
+    assert run.task("Report each connection")["msg"] == [done["name"] + ": already enabled",
+                                                         todo["name"] + ": would be enabled"]
+    assert simulator.log(since=mark, appliance="zstack", method="PUT", path=r"/actions$") == []
 
 
 def test_site_pairing_re_pairs_a_rotated_certificate_and_reports_health(ansible, simulator, tmp_path, vcda_sites):
@@ -204,3 +237,39 @@ def test_site_pairing_re_pairs_a_rotated_certificate_and_reports_health(ansible,
     health = run.task("Report the health of each pairing")["msg"]
     assert health == ["a-b: %s -> %s: healthy" % (a["host"], b["host"]),
                       "a-b: %s -> %s: healthy" % (b["host"], a["host"])]
+
+
+def run_site_pairing(ansible, sim, tmp_path, **role_vars):
+    path = tmp_path / "vars.json"
+    path.write_text(json.dumps(dict(role_name="site_pairing", role_connections={}, site_pairing_wait_sleep=1,
+                                    site_pairing_pairs=vcda_pairs(sim), **role_vars)))
+    return ansible.playbook("role.yml", args=["-e", "@%s" % path], verbosity=1)
+
+
+def test_site_pairing_fails_after_its_report_when_a_pairing_is_unhealthy(ansible, simulator, tmp_path, vcda_sites):
+    a, b = vcda_sites
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b")
+    simulator.command("vcda_b", "pair_directly", peer="vcda_a")
+    simulator.command("vcda_a", "set_comm_error", peer="vcda_b", direction="incoming", code="SiteUnreachable",
+                      msg="Cannot reach the remote site.")
+    run = run_site_pairing(ansible, simulator, tmp_path)
+    assert run.rc != 0
+    assert_no_vcda_password(simulator, run)
+    a_to_b, b_to_a = "a-b: %s -> %s" % (a["host"], b["host"]), "a-b: %s -> %s" % (b["host"], a["host"])
+    assert run.task("Report each direction and the thumbprints to pin")["msg"] == [
+        a_to_b + ": already paired", b_to_a + ": already paired"]
+    assert run.task("Report the health of each pairing")["msg"] == [
+        a_to_b + ": UNHEALTHY - incoming: SiteUnreachable: Cannot reach the remote site.", b_to_a + ": healthy"]
+    failed = run.task("Fail when a pairing is not healthy")["msg"]
+    assert "1 of 2" in failed and a_to_b in failed and b_to_a not in failed
+    assert "site_pairing_fail_when_unhealthy" in failed
+
+
+def test_site_pairing_only_reports_an_unhealthy_pairing_when_told_not_to_fail(ansible, simulator, tmp_path, vcda_sites):
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b")
+    simulator.command("vcda_b", "pair_directly", peer="vcda_a")
+    simulator.command("vcda_a", "set_comm_error", peer="vcda_b", direction="incoming", code="SiteUnreachable",
+                      msg="Cannot reach the remote site.")
+    run = run_site_pairing(ansible, simulator, tmp_path, site_pairing_fail_when_unhealthy=False)
+    assert run.rc == 0, run
+    assert any("UNHEALTHY" in line for line in run.task("Report the health of each pairing")["msg"])

@@ -16,11 +16,15 @@ TASKS = r"^/tasks/"
 
 @pytest.fixture
 def vcda(simulator):
-    """Both sites back to their start (no pairings, no sessions), tasks of one second."""
+    """Both sites back to their start (no pairings, no sessions, their first certificates), tasks
+    of one second; put back again afterwards, so a rotated certificate never outlives its test."""
     for name in ("vcda_a", "vcda_b"):
         simulator.command(name, "restore")
         simulator.command(name, "set_task_seconds", seconds=1)
-    return simulator.appliance("vcda_a"), simulator.appliance("vcda_b")
+    yield refresh(simulator)
+    for name in ("vcda_a", "vcda_b"):
+        simulator.command(name, "restore")
+    refresh(simulator)
 
 
 def pairing(local, peer, sim, **extra):
@@ -209,7 +213,7 @@ def test_absent_in_check_mode_sends_no_delete(ansible, simulator, vcda):
     assert count(simulator, mark, "DELETE", SITE) == 0 and len(listed(simulator, "vcda_a")) == 1
 
 
-# -- a POST is never sent twice -------------------------------------------------------------------
+# -- a POST whose reply may be lost is not sent again: the pairings are read instead --------------
 def test_a_post_answered_503_is_not_resent_and_a_rerun_pairs(ansible, simulator, vcda):
     a, b = vcda
     simulator.fault(appliance="vcda_a", method="POST", path=SITES, kind="status", status=503)
@@ -415,3 +419,76 @@ def test_site_info_reports_health_and_readable_problems_without_stack_traces(ans
     assert sick.last["sites"][0]["problems"] == ["incoming: SiteUnreachable: Cannot reach the remote site."]
     none = ansible.module("replication_site_info", dict(info, peer_api_url="https://nowhere.example.com"))
     assert none.rc == 0 and none.last["sites"] == [] and none.last["unhealthy"] == 0
+    assert none.last["warnings"] == ["%s has no pairing with https://nowhere.example.com (its paired sites: "
+                                     "site-b at %s/)." % (a["host"], b["api_url"])]
+
+
+def test_site_info_logs_in_and_out_once_and_prints_no_secret_at_vvvv(ansible, simulator, vcda):
+    a, b = vcda
+    simulator.command("vcda_a", "pair_directly", peer="vcda_b")
+    mark = simulator.mark()
+    run = ansible.module("replication_site_info", {"host": a["host"], "username": a["username"],
+                                                   "password": a["password"], "ca_path": simulator.config["ca_path"]},
+                         verbosity=4)
+    assert run.rc == 0, run
+    assert [(e["method"], e["path"]) for e in simulator.log(since=mark, appliance="vcda_a")] == [
+        ("POST", "/sessions"), ("GET", "/sites"), ("DELETE", "/sessions")]
+    for secret in simulator.command("vcda_a", "tokens")["issued"] + [a["password"]]:
+        assert secret not in run.output
+
+
+# -- re-pairing: Cloud Director sites, lost replies, unpinned thumbprints, the record's own URL --------
+def rotated_pairing(sim, **pair):
+    """A and B paired both ways, then B's certificate replaced: A's record of B is stale."""
+    sim.command("vcda_a", "pair_directly", peer="vcda_b", **pair)
+    sim.command("vcda_b", "pair_directly", peer="vcda_a")
+    rotated = sim.command("vcda_b", "rotate_certificate")
+    a, b = refresh(sim)
+    return a, b, rotated
+
+
+def test_a_cloud_director_site_without_an_id_is_re_paired_by_its_site_name(ansible, simulator, vcda):
+    a, b, rotated = rotated_pairing(simulator, cloud_director=True)
+    assert "id" not in listed(simulator, "vcda_a")[0]
+    mark = simulator.mark()
+    run = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"], update_thumbprint=True,
+                                         wait_sleep=1))
+    assert run.rc == 0, run
+    assert [e["path"] for e in simulator.log(since=mark, appliance="vcda_a", method="PUT")] == ["/sites/site-b"]
+    assert listed(simulator, "vcda_a")[0]["apiThumbprint"] == b["thumbprint"] != rotated["old_thumbprint"]
+
+
+def test_a_re_pair_whose_reply_is_lost_is_found_by_reading_the_pairings_and_not_resent(ansible, simulator, vcda):
+    a, b, rotated = rotated_pairing(simulator)
+    # vCDA takes the PUT after 3 s; the module gave up on the reply after 1 s.
+    simulator.fault(appliance="vcda_a", method="PUT", path=SITE, kind="timeout", seconds=3)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"], update_thumbprint=True,
+                                         timeout=1, wait_sleep=1))
+    assert run.rc == 0, run
+    assert run.last["changed"] is True and run.last["site"]["apiThumbprint"] == b["thumbprint"]
+    assert any("The request was not sent again: GET /sites shows the pairing with %s re-paired" % b["api_url"] in w
+               for w in run.last["warnings"]), run.last.get("warnings")
+    assert count(simulator, mark, "PUT", SITE) == 1
+    assert listed(simulator, "vcda_a")[0]["state"] == {}
+
+
+def test_update_thumbprint_without_a_pinned_thumbprint_re_pairs_and_warns_loudly(ansible, simulator, vcda):
+    a, b, rotated = rotated_pairing(simulator)
+    run = ansible.module(MODULE, pairing(a, b, simulator, update_thumbprint=True, wait_sleep=1))
+    assert run.rc == 0 and run.last["changed"] is True, run
+    loud = [w for w in run.last["warnings"] if "WITHOUT A PINNED peer_api_thumbprint" in w]
+    assert len(loud) == 1 and rotated["old_thumbprint"] in loud[0] and b["thumbprint"] in loud[0]
+    assert "man in the middle" in loud[0]
+
+
+def test_a_re_pair_keeps_the_record_s_api_url_when_peer_api_url_is_written_differently(ansible, simulator, vcda):
+    a, b, rotated = rotated_pairing(simulator)
+    stored = listed(simulator, "vcda_a")[0]["apiUrl"]
+    other_spelling = b["api_url"].rstrip("/").replace("https://", "HTTPS://")
+    assert other_spelling != stored
+    run = ansible.module(MODULE, dict(pairing(a, b, simulator, peer_api_thumbprint=b["thumbprint"],
+                                              update_thumbprint=True, wait_sleep=1), peer_api_url=other_spelling))
+    assert run.rc == 0 and run.last["changed"] is True, run
+    record = listed(simulator, "vcda_a")[0]
+    assert record["apiUrl"] == stored and record["apiThumbprint"] == b["thumbprint"]

@@ -503,12 +503,140 @@ def test_many_check_and_diff_send_no_put(ansible, simulator, zs):
     assert [state_of(simulator, m) for m in made] == ["Enabled"] * 3
 
 
-def test_many_max_concurrent_bounds_the_requests_in_flight(ansible, simulator, zs):
+def most_in_flight(entries, slack=0.02):
+    """The most requests the appliance was serving at one moment, from the log's timing (each
+    entry ends at ``time`` and lasted ``ms``). ``slack`` keeps back-to-back requests apart."""
+    events = []
+    for e in entries:
+        end = e["time"]
+        start = end - e["ms"] / 1000.0
+        events += [(start + slack, 1), (end - slack, -1)]
+    most = now = 0
+    for _at, step in sorted(events):
+        now += step
+        most = max(most, now)
+    return most
+
+
+@pytest.mark.parametrize("max_concurrent", [1, 3])
+def test_many_max_concurrent_bounds_the_requests_in_flight(ansible, simulator, zs, max_concurrent):
     made = bulk(simulator, 8, state="Enabled", job_seconds=0.5)
+    # Every change and job read takes 0.25 s at the appliance: requests in flight together overlap.
+    simulator.fault(appliance="zstack", kind="latency", seconds=0.25, count=None, path=r"/actions$|/api-jobs/")
+    mark = simulator.mark()
     run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "disabled"} for m in made],
-                                      max_concurrent=1))
+                                      max_concurrent=max_concurrent))
     assert run.rc == 0, run
     assert all(e["connection"]["state"] == "Disabled" for e in run.last["connections"])
+    followed = requests_of(simulator, mark, r"/actions$|/api-jobs/")
+    assert len([e for e in followed if e["method"] == "PUT"]) == 8
+    assert most_in_flight(followed) == max_concurrent
+
+
+def test_many_diff_shows_each_connection_before_and_after_and_a_rerun_is_unchanged(ansible, simulator, zs):
+    made = bulk(simulator, 3, state="Enabled", job_seconds=0.3)
+    items = [{"name": made[0]["name"], "state": "disabled"}, {"uuid": made[1]["uuid"], "state": "disabled"},
+             {"uuid": made[2]["uuid"], "state": "enabled"}]
+    mark = simulator.mark()
+    run = ansible.playbook("zstack_many.yml", extra_vars={"zstack": connection(zs), "items": items}, args=["--diff"])
+    assert run.rc == 0, run
+    first = run.task("Set the connections")
+    labels = ["IPsec connection %r (%s)" % (m["name"], m["uuid"]) for m in made]
+    assert first["diff"]["before"] == dict(zip(labels, ["Enabled"] * 3))
+    assert first["diff"]["after"] == dict(zip(labels, ["Disabled", "Disabled", "Enabled"]))
+    assert "-    \"%s\": \"Enabled\"" % labels[0] in run.stdout and "+    \"%s\": \"Disabled\"" % labels[0] in run.stdout
+    again = run.task("Set them again")
+    assert again["changed"] is False and again["diff"]["before"] == again["diff"]["after"]
+    assert len(puts(simulator, mark)) == 2
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == len(logouts) == 2
+
+
+def test_many_wait_false_returns_once_zstack_accepted_each_change(ansible, simulator, zs):
+    made = bulk(simulator, 3, state="Disabled", job_seconds=3)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "enabled"} for m in made], wait=False))
+    assert run.rc == 0, run
+    entries = run.last["connections"]
+    assert [e["changed"] for e in entries] == [True] * 3
+    assert all(e["connection"]["state"] == "Disabled" and e["polls"] == 0 for e in entries)  # as they were
+    assert requests_of(simulator, mark, JOB_PATH) == []
+    for m, e in zip(made, entries):
+        jobs = simulator.command("zstack", "jobs", connection_uuid=m["uuid"])["jobs"]
+        assert [j["uuid"] for j in jobs] == [e["job_uuid"]]
+
+
+def test_many_one_connection_named_by_uuid_and_by_name_is_refused_before_any_put(ansible, simulator, zs):
+    made = bulk(simulator, 2, state="Disabled", job_seconds=0.3)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": made[0]["uuid"], "state": "enabled"},
+                                           {"uuid": made[1]["uuid"], "state": "enabled"},
+                                           {"name": made[0]["name"], "state": "disabled"}]))
+    assert run.rc != 0
+    assert run.last["msg"] == (
+        "connections[2]: names the same IPsec connection as connections[0] (%r, uuid %s); list each connection "
+        "once. Nothing was sent." % (made[0]["name"], made[0]["uuid"]))
+    assert puts(simulator, mark) == []
+    assert [state_of(simulator, m) for m in made] == ["Disabled", "Disabled"]
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == len(logouts) == 1
+
+
+def test_many_changes_whose_turn_comes_after_the_deadline_are_not_sent(ansible, simulator, zs):
+    made = bulk(simulator, 6, state="Disabled", job_seconds=0.3)
+    # One change at a time, each taking 0.7 s at the appliance, and 2 s for all of them.
+    simulator.fault(appliance="zstack", kind="latency", seconds=0.7, count=None, method="PUT", path=ACTION_PATH)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "enabled"} for m in made],
+                                      max_concurrent=1, wait=False, wait_timeout=2))
+    assert run.rc != 0
+    entries = run.last["connections"]
+    unsent = [e for e in entries if e["failed"]]
+    assert 1 <= len(unsent) < 6, entries
+    for e in unsent:
+        assert e["msg"].startswith("Not sent: wait_timeout had passed before its turn came")
+        assert e["changed"] is False and e["job_uuid"] is None
+    sent = sorted(e["path"].split("/")[4] for e in puts(simulator, mark))
+    assert sent == sorted(e["connection"]["uuid"] for e in entries if not e["failed"])
+    assert [state_of(simulator, m) for m in made].count("Disabled") >= len(unsent)
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == len(logouts) == 1
+
+
+def test_many_a_change_refused_outright_is_not_a_change_and_shows_the_answer(ansible, simulator, zs):
+    made = bulk(simulator, 2, state="Disabled", job_seconds=0.3)
+    # Something in front of ZStack (or its REST layer) refuses the first change with a 400.
+    simulator.fault(appliance="zstack", kind="status", status=400, method="PUT", path=made[0]["uuid"])
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "enabled"} for m in made]))
+    assert run.rc != 0
+    refused, done = run.last["connections"]
+    assert refused["failed"] is True and refused["changed"] is False and refused["job_uuid"] is None
+    assert refused["status_code"] == 400 and "HTTP 400" in refused["msg"]
+    assert refused["error"] == {"text": "Injected fault: HTTP 400"}
+    assert state_of(simulator, made[0]) == "Disabled"
+    assert done["changed"] is True and state_of(simulator, made[1]) == "Enabled"
+    assert run.last["changed"] is True
+    assert len(puts(simulator, mark)) == 2
+
+
+def test_many_sessions_that_expire_while_jobs_run_take_one_new_login(ansible, simulator, zs):
+    made = bulk(simulator, 4, state="Disabled", job_seconds=0.5)
+    # The module's session lives 0.5 s and each change takes 1 s to reach ZStack: all four jobs
+    # fail with ID.1001, and the four polls that find it out run side by side.
+    simulator.command("zstack", "configure", next_session_seconds=0.5)
+    simulator.fault(appliance="zstack", kind="latency", seconds=1.0, count=None, method="PUT", path=ACTION_PATH)
+    mark = simulator.mark()
+    run = ansible.module(MODULE, many(zs, [{"uuid": m["uuid"], "state": "enabled"} for m in made],
+                                      max_concurrent=4))
+    assert run.rc == 0, run
+    assert [state_of(simulator, m) for m in made] == ["Enabled"] * 4
+    logins, logouts = sessions_opened_and_closed(simulator, mark)
+    assert len(logins) == 2 and len(logouts) == 1
+    # Each change was turned away once for the expired session and sent once more: 2 jobs each, 1 applied.
+    for m in made:
+        jobs = simulator.command("zstack", "jobs", connection_uuid=m["uuid"])["jobs"]
+        assert [j["error_code"] for j in jobs] == ["ID.1001", None]
 
 
 @pytest.mark.parametrize("override, fragment", [
@@ -524,6 +652,8 @@ def test_many_max_concurrent_bounds_the_requests_in_flight(ansible, simulator, z
     ({"connections": [{"name": "a~=b", "state": "enabled"}]}, "connections[0].name: ZStack's query syntax"),
     ({"connections": [{"name": "a", "state": "on"}]}, "value of state must be one of: enabled, disabled"),
     ({"max_concurrent": 0}, "max_concurrent: must be 1 or more, got 0"),
+    ({"connections": None, "uuid": "76424bb25d3a37c9961fff1116bc06da", "state": "enabled", "max_concurrent": 0},
+     "max_concurrent: must be 1 or more, got 0"),
     ({"uuid": "76424bb25d3a37c9961fff1116bc06da"}, "connections: cannot be combined with uuid"),
     ({"state": "enabled"}, "connections: cannot be combined with state"),
 ])

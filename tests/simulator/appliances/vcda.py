@@ -10,8 +10,10 @@ peer record as ``result``), FAILED or CANCELED (``error`` with ``code``, ``msg``
 ``PUT /sites/{id or site name}`` re-pairs (``UpdateSiteRequest``: apiUrl, apiThumbprint,
 description) through a ``repairSite`` task. ``rotate_certificate`` replaces a site's certificate
 while the simulator runs: its peers' stored thumbprints go stale and their records show a
-``CertificateThumbprintMismatch`` in ``state.outgoingCommError``; ``set_comm_error`` sets any
-communication error on one record.
+``CertificateThumbprintMismatch`` in ``state.outgoingCommError`` (``restore`` puts the first
+certificate back); ``set_comm_error`` sets any communication error on one record;
+``pair_directly(cloud_director=True)`` makes the record of a Cloud Director site, which has no
+``id`` and is addressed by its site name.
 
 Each site serves its own certificate, so thumbprints are real and differ.
 ``GET /config/remote-certificate?url=`` really connects to the URL (as the appliance would) and
@@ -148,6 +150,7 @@ class VcdaSite(Appliance):
             "vcdCredentials": ("administrator@System", "Vcd-%s!" % secrets.token_hex(6)),
             "ssoCredentials": ("administrator@vsphere.local", "Sso-%s!" % secrets.token_hex(6)),
         }
+        self._first_certificate = None  # (server contexts, PEM) before the first rotation
         super().__init__(sim, name)
         self.site_id = self.new_id()
         self.der = None
@@ -331,7 +334,7 @@ class VcdaSite(Appliance):
         """Re-pair ("Repair Sites"): the UpdateSiteRequest body (apiUrl, apiThumbprint,
         description); the new thumbprint is checked against the peer's real certificate."""
         self._advance()
-        key = next((k for k, r in self.peers.items() if site in (r["id"], r["site"])), None)
+        key = self.peer_key(site)
         if key is None:
             return self.error_reply(404, "Site %s not found." % site, args=[site])
         try:
@@ -359,10 +362,11 @@ class VcdaSite(Appliance):
             failure = self.scenario.pop(0)
 
         def repaired():
-            record = self.peers[key]
+            record = self.peers.pop(key)
             record.update(apiUrl=url, apiThumbprint=given)
             if body.get("description") is not None:
                 record["description"] = body["description"]
+            self.peers[normalise(url)] = record  # keyed by its (possibly new) apiUrl
             return self.peer_view(record)
 
         task = self.new_task(req, "repairSite", repaired, failure, key)
@@ -371,7 +375,7 @@ class VcdaSite(Appliance):
     @route("DELETE", r"/sites/(?P<site>[^/]+)")
     def unpair_site(self, req, site):
         self._advance()
-        key = next((k for k, r in self.peers.items() if site in (r["id"], r["site"])), None)
+        key = self.peer_key(site)
         if key is None:
             return self.error_reply(404, "Site %s not found." % site, args=[site])
 
@@ -404,6 +408,11 @@ class VcdaSite(Appliance):
         return self.reply(200, {"certificate": certificate_info(der),
                                 "encoded": base64.b64encode(der).decode()})
 
+    def peer_key(self, site):
+        """The pairing that ``/sites/{site}`` names: vCenter-manager sites by ``id``, Cloud
+        Director sites (whose records have no ``id``) by site name."""
+        return next((k for k, r in self.peers.items() if site in (r.get("id"), r["site"])), None)
+
     def new_task(self, req, kind, on_success, failure, resource):
         task = Task(self.new_id(), self.user_of(req), kind, self.task_seconds, self.now(), on_success,
                     failure, self.site_name, resource)
@@ -413,9 +422,18 @@ class VcdaSite(Appliance):
     # -- control commands (tests, demo) ------------------------------------------------------
     @command
     def restore(self):
-        """Back to the start: no pairings, no tasks, no sessions, default task duration."""
+        """Back to the start: no pairings, no tasks, no sessions, default task duration, and the
+        certificate the site started with (a rotation is undone)."""
         self.reset()
-        return {"site": self.site_name}
+        if self._first_certificate is not None:
+            contexts, pem = self._first_certificate
+            for server, context in zip(getattr(self, "servers", []), contexts):
+                server.context = context
+            with open(self.cert_path, "w") as handle:
+                handle.write(pem)
+            self._first_certificate = None
+            self.started()
+        return {"site": self.site_name, "thumbprint": self.thumbprint() if self.der else None}
 
     @command
     def set_task_seconds(self, seconds):
@@ -432,14 +450,19 @@ class VcdaSite(Appliance):
         return {"queued": len(self.scenario)}
 
     @command
-    def pair_directly(self, peer, thumbprint=None, description=""):
-        """A finished pairing with appliance ``peer``, made now (optionally with a stale thumbprint)."""
+    def pair_directly(self, peer, thumbprint=None, description="", cloud_director=False):
+        """A finished pairing with appliance ``peer``, made now (optionally with a stale thumbprint).
+        ``cloud_director``: the record of a Cloud Director site, which has no ``id`` and is
+        addressed by its site name in ``/sites/{site}``."""
         other = self.sim.appliances[peer]
-        self.peers[normalise(other.url)] = {
+        record = {
             "id": other.site_id, "site": other.site_name, "description": description,
             "apiUrl": other.api_url(), "apiPublicUrl": other.api_url(),
             "apiThumbprint": thumbprint or other.thumbprint(), "isLocal": False,
             "apiVersion": "4.7", "buildVersion": "4.7.0.22468910", "isProviderDeployment": True}
+        if cloud_director:
+            del record["id"]
+        self.peers[normalise(other.url)] = record
         return {"sites": self.site_list()}
 
     @command
@@ -448,6 +471,10 @@ class VcdaSite(Appliance):
         every peer's stored thumbprint of it goes stale (its record shows the error)."""
         from simulator.tls import LOOPBACK_NAMES
         old = self.thumbprint()
+        if self._first_certificate is None:  # what restore puts back
+            with open(self.cert_path) as handle:
+                self._first_certificate = ([server.context for server in getattr(self, "servers", [])],
+                                           handle.read())
         context, self.cert_path = self.sim.authority.server_context(self.name, identities=LOOPBACK_NAMES)
         for server in getattr(self, "servers", []):
             if server.context is not None:

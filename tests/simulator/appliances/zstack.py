@@ -22,7 +22,8 @@ ChangeIPSecConnectionState (api-docs/) and the behaviour of ZStack's RestServer:
 - every error of the REST layer itself (unknown path, wrong method, faults) is plain text.
 
 Scenario knobs: ``--option zstack.job_seconds=N`` (default 2), ``zstack.location_base``,
-``zstack.job_ttl``; per connection through the control commands below (``create_connections``
+``zstack.job_ttl``, ``zstack.session_seconds``; ``configure(next_session_seconds=N)`` makes only
+the next login's session short-lived; per connection through the control commands below (``create_connections``
 makes many, each with its own job duration and outcome). Queries take ``=``, ``!=``, ``?=``,
 ``!?=``, ``~=``/``!~=`` (``%`` and ``_`` wildcards), comparisons, ``is null``/``not null``, and
 ``limit``, ``start``, ``count=true``, ``replyWithCount=true``.
@@ -113,6 +114,7 @@ class ZStack(Appliance):
         self.job_seconds = float(self.options.get("zstack.job_seconds", 2.0))
         self.job_ttl = float(self.options.get("zstack.job_ttl", 2 * 24 * 3600))
         self.session_seconds = float(self.options.get("zstack.session_seconds", 7200))
+        self.next_session_seconds = None  # the lifetime of the next session only (then the default)
         # What RESTFacade.getBaseUrl() says: the management node's own, internal address.
         self.location_base = self.options.get("zstack.location_base", "http://172.20.11.5:8080/zstack")
         self.sessions = {}      # uuid -> {"expires": monotonic, "inventory": {...}}
@@ -231,9 +233,10 @@ class ZStack(Appliance):
             return Reply(503, api_error("ID.1000", "wrong account name or password"))
         uuid = secrets.token_hex(16)
         now = time.time()
+        lifetime, self.next_session_seconds = self.next_session_seconds or self.session_seconds, None
         inventory = {"uuid": uuid, "accountUuid": self.account_uuid, "userUuid": self.account_uuid,
-                     "expiredDate": zstack_date(now + self.session_seconds), "createDate": zstack_date(now)}
-        self.sessions[uuid] = {"expires": self.now() + self.session_seconds, "inventory": inventory}
+                     "expiredDate": zstack_date(now + lifetime), "createDate": zstack_date(now)}
+        self.sessions[uuid] = {"expires": self.now() + lifetime, "inventory": inventory}
         return Reply(200, {"inventory": inventory})
 
     @route("DELETE", API + r"/accounts/sessions/(?P<uuid>[^/]+)")
@@ -440,9 +443,13 @@ class ZStack(Appliance):
                 "lastOpDate": inventory["lastOpDate"]}
 
     @command
-    def configure(self, job_seconds=None, retry_after=None, location_base=None, job_ttl=None):
+    def configure(self, job_seconds=None, retry_after=None, location_base=None, job_ttl=None,
+                  next_session_seconds=None):
         """Appliance-wide knobs: default job duration, Retry-After on running jobs, location base,
-        seconds a finished job is kept (then its polling address answers 404)."""
+        seconds a finished job is kept (then its polling address answers 404), and the lifetime of
+        the next session made by a login (a session that expires in the middle of a run)."""
+        if next_session_seconds is not None:
+            self.next_session_seconds = float(next_session_seconds)
         if job_seconds is not None:
             self.job_seconds = float(job_seconds)
         if job_ttl is not None:
@@ -452,7 +459,8 @@ class ZStack(Appliance):
         if location_base is not None:
             self.location_base = location_base
         return {"job_seconds": self.job_seconds, "retry_after": self.retry_after,
-                "location_base": self.location_base, "job_ttl": self.job_ttl}
+                "location_base": self.location_base, "job_ttl": self.job_ttl,
+                "next_session_seconds": self.next_session_seconds}
 
     @command
     def expire_jobs(self):

@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _waiter
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import (
-    ApiError, TransportError, WaitFailed, WaitTimeout,
+    ApiError, TransportError, UnexpectedError, WaitFailed, WaitTimeout,
 )
 from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import (
     Status, next_pause, wait_all, wait_until,
@@ -43,21 +43,51 @@ def test_first_poll_is_made_at_once_and_done_returns_immediately():
     assert result.obj == {"state": "done", "t": 0}
 
 
+# -- the poll schedule: its properties, not its numbers (the bench may tune the constants) ---------
+RNG_EDGES = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
 def test_pauses_start_short_grow_with_time_waited_and_are_capped_by_wait_sleep():
     clock = FakeClock()
     poll = timeline(clock, [(0, "running"), (200, "done")])
     wait(clock, poll, sleep_cap=10)
-    assert clock.sleeps[0] == pytest.approx(0.4)
+    # "Near half a second" at first (the wait fragment says so), never a busy loop.
+    assert 0.25 <= clock.sleeps[0] <= 0.75
     assert all(b >= a for a, b in zip(clock.sleeps, clock.sleeps[1:]))
-    assert max(clock.sleeps) == 10
-    assert clock.sleeps[-1] == 10
+    assert clock.sleeps[-1] > clock.sleeps[0]
+    assert max(clock.sleeps) == 10 and clock.sleeps[-1] == 10
 
 
-def test_jitter_stays_within_ten_percent_and_under_the_cap():
-    assert next_pause(0, 10, rng=lambda: 0.0) == pytest.approx(0.36)
-    assert next_pause(0, 10, rng=lambda: 1.0) == pytest.approx(0.44)
-    assert next_pause(1000, 10, rng=lambda: 1.0) == 10
-    assert next_pause(20, 1, rng=lambda: 0.5) == 1
+@pytest.mark.parametrize("rng", RNG_EDGES)
+def test_a_pause_grows_with_the_time_already_waited_whatever_the_jitter(rng):
+    pauses = [next_pause(t, 3600, rng=lambda: rng) for t in (0, 1, 5, 30, 120, 600)]
+    assert all(b > a for a, b in zip(pauses, pauses[1:])), pauses
+
+
+@pytest.mark.parametrize("elapsed", [0, 0.5, 4, 30, 90, 600, 1e6])
+@pytest.mark.parametrize("cap", [1, 10, 60])
+def test_no_pause_is_longer_than_wait_sleep_nor_negative(elapsed, cap):
+    for rng in RNG_EDGES:
+        assert 0 < next_pause(elapsed, cap, rng=lambda: rng) <= cap
+
+
+@pytest.mark.parametrize("elapsed", [0, 3, 20, 45])
+def test_jitter_is_bounded_around_the_pause_it_varies(elapsed):
+    middle = next_pause(elapsed, 3600, rng=lambda: 0.5)
+    low, high = next_pause(elapsed, 3600, rng=lambda: 0.0), next_pause(elapsed, 3600, rng=lambda: 1.0)
+    assert low < middle < high  # there is jitter: many waits started together spread out
+    assert low >= middle * (1 - _waiter.JITTER) - 1e-9 and high <= middle * (1 + _waiter.JITTER) + 1e-9
+    assert _waiter.JITTER <= 0.25  # "a little jitter"
+
+
+def test_a_pause_never_runs_past_the_deadline_whatever_wait_sleep_says():
+    clock = FakeClock()
+    start = clock()
+    poll = timeline(clock, [(0, "running")])
+    with pytest.raises(WaitTimeout):
+        wait(clock, poll, timeout=7.3, sleep_cap=60, rng=lambda: 1.0)
+    assert clock() - start == pytest.approx(7.3)
+    assert sum(clock.sleeps) == pytest.approx(7.3)
 
 
 @pytest.mark.parametrize("realized_at, max_lag, max_polls", [(4, 0.5, 10), (30, 2.0, 30)])
@@ -227,6 +257,36 @@ def test_wait_all_on_threads_follows_every_item():
     assert [o.obj for o in outcomes] == list(range(20))
 
 
-def test_schedule_constants_are_the_documented_ones():
-    # The documentation (doc fragment "wait") promises pauses "near half a second" at first.
-    assert 0.3 <= _waiter.FIRST_PAUSE <= 0.6
+# -- a poll that breaks in an unforeseen way ends only its own item --------------------------------
+def broken_poll():
+    raise KeyError("inventory")
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_an_unexpected_exception_ends_only_its_own_item_and_names_it(workers):
+    clock = FakeClock()
+    polls = [lambda: Status("done", obj="a", done=True), broken_poll, lambda: Status("done", obj="c", done=True)]
+    outcomes = wait_all(polls, ["item a", "item b", "item c"], 30, 10, max_workers=workers,
+                        clock=clock, sleep=clock.sleep, rng=lambda: 0.5)
+    assert [outcomes[0].obj, outcomes[2].obj] == ["a", "c"]
+    err = outcomes[1]
+    assert isinstance(err, UnexpectedError)
+    assert err.msg.startswith("unexpected KeyError while waiting for item b: 'inventory'")
+    assert "Please report this" in err.msg
+    # The traceback goes where Ansible shows it only at -vvv (fail_json's exception).
+    assert "Traceback" in err.context["exception"] and "broken_poll" in err.context["exception"]
+
+
+def test_an_unexpected_exception_of_the_one_thing_waited_for_is_raised_as_a_readable_error():
+    clock = FakeClock()
+    with pytest.raises(UnexpectedError, match="unexpected KeyError while waiting for the thing to be done"):
+        wait(clock, broken_poll)
+
+
+def test_an_interrupt_is_not_swallowed():
+    clock = FakeClock()
+
+    def interrupted():
+        raise KeyboardInterrupt()
+    with pytest.raises(KeyboardInterrupt):
+        wait(clock, interrupted)

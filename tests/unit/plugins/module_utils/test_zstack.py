@@ -2,6 +2,9 @@
 
 import hashlib
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -19,6 +22,7 @@ PASSWORD = "Sw0rdfish-Q7!"
 DIGEST = hashlib.sha512(PASSWORD.encode()).hexdigest()
 SESSION = "00d038b699b74e76a01705918d48d939"
 SESSION2 = "5c7a3b1f0e2d4c6b8a9f1e0d2c3b4a59"
+SESSION3 = "8e1f2a3b4c5d6e7f8091a2b3c4d5e6f7"
 CONN = "13b5a2cd8c5c30a9a47ba95802cf4e1a"
 JOB = "d825b1a26f4e474b8c59306081920ff2"
 JOB2 = "967a26b7431c49c0b1d50d709ef1aef3"
@@ -173,18 +177,94 @@ def test_expired_session_on_a_read_logs_in_again_once_and_repeats_the_read():
     assert script.sent[3][3].headers["Authorization"] == "OAuth %s" % SESSION2
 
 
-def test_a_session_is_renewed_only_once_per_run():
+def test_each_expired_session_is_renewed_once():
     module = FakeModule()
     client = client_for(module)
     expired = zstack_error("ID.1001", "Session expired", "Invalid session")
     refused = Step("GET", "/zstack/v1/ipsec/%s" % CONN, 503, body=expired)
     answered = Step("GET", "/zstack/v1/ipsec/%s" % CONN, body={"inventories": [inventory()]})
-    script = install(client, LOGIN, refused, LOGIN2, answered, refused, LOGOUT2)
+    login3 = Step("PUT", "/zstack/v1/accounts/login", body={"inventory": {"uuid": SESSION3}})
+    # The first session expires, then the second one: each is replaced once, and only the last is logged out.
+    script = install(client, LOGIN, refused, LOGIN2, answered, refused, login3, answered,
+                     Step("DELETE", "/zstack/v1/accounts/sessions/%s" % SESSION3))
+    with zstack.connect(module, client=client):
+        zstack.query(client, "ipsec/%s" % CONN)
+        zstack.query(client, "ipsec/%s" % CONN)
+    script.assert_done()
+
+
+def test_a_request_refused_again_with_its_new_session_is_not_renewed_twice():
+    module = FakeModule()
+    client = client_for(module)
+    expired = zstack_error("ID.1001", "Session expired", "Invalid session")
+    refused = Step("GET", "/zstack/v1/ipsec/%s" % CONN, 503, body=expired)
+    script = install(client, LOGIN, refused, LOGIN2, refused, LOGOUT2)
     with pytest.raises(ApiError, match="ZStack error ID.1001"):
         with zstack.connect(module, client=client):
             zstack.query(client, "ipsec/%s" % CONN)
-            zstack.query(client, "ipsec/%s" % CONN)
     script.assert_done()
+
+
+class ExpiringZStack(requests.adapters.BaseAdapter):
+    """A thread-safe stand-in for ZStack: logins make sessions, reads with a session that is no
+    longer valid get ID.1001. The first ``together`` reads are held until all of them arrived, so
+    they are in flight at once with the same (expired) session."""
+
+    def __init__(self, together):
+        super().__init__()
+        self.lock = threading.Lock()
+        self.valid = None
+        self.logins, self.logouts, self.reads = [], [], []
+        self.barrier = threading.Barrier(together, timeout=10)
+        self.held = together
+
+    def send(self, request, **kwargs):
+        resp = requests.Response()
+        resp.request, resp.url, resp.reason = request, request.url, ""
+        resp.headers = requests.structures.CaseInsensitiveDict({"Content-Type": "application/json"})
+        if request.path_url == "/zstack/v1/accounts/login":
+            time.sleep(0.05)  # a slow login: plenty of time for the others to try their own
+            with self.lock:
+                self.valid = "%032x" % (len(self.logins) + 1)
+                self.logins.append(self.valid)
+            resp.status_code, body = 200, {"inventory": {"uuid": self.valid}}
+        elif request.method == "DELETE":
+            with self.lock:
+                self.logouts.append(request.path_url.rsplit("/", 1)[1])
+            resp.status_code, body = 200, None
+        else:
+            with self.lock:
+                hold = self.held > 0
+                self.held -= 1
+            if hold:
+                self.barrier.wait()
+            used = request.headers["Authorization"].split()[1]
+            with self.lock:
+                self.reads.append(used)
+                fresh = used == self.valid
+            resp.status_code = 200 if fresh else 503
+            body = {"inventories": [inventory()]} if fresh else zstack_error("ID.1001", "Session expired")
+        resp._content = json.dumps(body).encode() if body is not None else b""
+        return resp
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("readers", [2, 6])
+def test_requests_in_flight_when_the_session_expires_share_one_new_login(readers):
+    module = FakeModule()
+    client = zstack.make_client(module, pool_size=readers)
+    server = ExpiringZStack(readers)
+    client.session.mount("http://", server)
+    with zstack.connect(module, client=client):
+        server.valid = None  # the session expires while the reads are on their way
+        with ThreadPoolExecutor(readers) as pool:
+            found = list(pool.map(lambda _i: zstack.query(client, "ipsec/%s" % CONN), range(readers)))
+    assert all(f[0]["uuid"] == CONN for f in found)
+    first, second = server.logins
+    assert server.logouts == [second]  # 2 logins, 1 logout: the expired session needs none
+    assert server.reads.count(first) == readers and server.reads.count(second) == readers
 
 
 def test_an_expired_given_session_is_not_renewed_and_says_what_to_do():

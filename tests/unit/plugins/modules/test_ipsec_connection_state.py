@@ -129,7 +129,8 @@ JOB2 = "aa25b1a26f4e474b8c59306081920ff2"
 
 
 def many(items, **params):
-    return FakeModule(uuid=None, state=None, connections=items, max_concurrent=1, **params)
+    params.setdefault("max_concurrent", 1)
+    return FakeModule(uuid=None, state=None, connections=items, **params)
 
 
 def query_step(field, values, rows):
@@ -202,3 +203,187 @@ def test_many_validate_names_the_option(params, fragment):
     with pytest.raises(InputError) as caught:
         module_under_test.validate(FakeModule(uuid=None, state=params.pop("state", None), **params).params)
     assert fragment in caught.value.msg
+
+
+# -- many: one connection named twice, the shared deadline, refused calls, broken polls ------------
+JOB3 = "bb35b1a26f4e474b8c59306081920ff3"
+JOB4 = "cc45b1a26f4e474b8c59306081920ff4"
+EXPIRED = {"error": {"code": "ID.1001", "description": "Invalid session", "details": "Session expired"}}
+LOGIN = Step("PUT", "/zstack/v1/accounts/login", body={"inventory": {"uuid": SESSION}})
+SESSION2 = "5c7a3b1f0e2d4c6b8a9f1e0d2c3b4a59"
+LOGIN2 = Step("PUT", "/zstack/v1/accounts/login", body={"inventory": {"uuid": SESSION2}})
+
+
+def put_step(uuid, job, status=202, **kwargs):
+    if status == 202 and "body" not in kwargs:
+        kwargs["body"] = {"location": "x/zstack/v1/api-jobs/%s" % job}
+    return Step("PUT", "/zstack/v1/ipsec/%s/actions" % uuid, status, **kwargs)
+
+
+def job_step(job, status=200, **kwargs):
+    return Step("GET", "/zstack/v1/api-jobs/%s" % job, status, **kwargs)
+
+
+def test_many_one_connection_listed_by_uuid_and_by_name_is_refused_before_any_put():
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": None, "name": "branch-2", "state": "enabled"},
+                   {"uuid": None, "name": "dc-to-branch-01", "state": "disabled"}])
+    with pytest.raises(InputError) as caught:
+        run(module, query_step("uuid", [CONN], [inventory()]),
+            query_step("name", ["branch-2", "dc-to-branch-01"],
+                       [inventory(OTHER, name="branch-2"), inventory()]))
+    assert caught.value.msg == (
+        "connections[2]: names the same IPsec connection as connections[0] ('dc-to-branch-01', uuid %s); "
+        "list each connection once. Nothing was sent." % CONN)
+
+
+def test_many_an_upper_case_uuid_is_looked_up_in_zstack_s_lower_case():
+    module = many([{"uuid": CONN.upper(), "name": None, "state": "disabled"}])
+    result = run(module, query_step("uuid", [CONN], [inventory()]))[0]
+    assert result["connections"][0]["connection"]["uuid"] == CONN and result["changed"] is False
+
+
+def test_one_upper_case_uuid_is_read_in_lower_case():
+    result = run(FakeModule(uuid=CONN.upper(), state="disabled"), read())[0]
+    assert result["changed"] is False
+
+
+def test_max_concurrent_below_one_is_refused_also_for_one_connection():
+    with pytest.raises(InputError, match="max_concurrent: must be 1 or more, got 0"):
+        module_under_test.validate(FakeModule(max_concurrent=0).params)
+
+
+def test_the_http_pool_holds_as_many_connections_as_may_be_in_flight():
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"}], max_concurrent=25)
+    client = zstack.make_client(module)
+    assert client.session.get_adapter("http://zstack.example.com")._pool_maxsize == 25
+    assert zstack.make_client(FakeModule()).session.get_adapter("http://x")._pool_maxsize == 10
+
+
+class SlowScript:
+    """Moves the fake clock by ``seconds`` during each state-change PUT (a slow appliance)."""
+
+    def __init__(self, clock, seconds):
+        self.clock, self.seconds = clock, seconds
+
+    def wrap(self, script):
+        send = script.send
+
+        def slow(request, **kwargs):
+            if request.method == "PUT" and request.path_url.endswith("/actions"):
+                self.clock.advance(self.seconds)
+            return send(request, **kwargs)
+        script.send = slow
+        return script
+
+
+def run_slow(module, seconds, *steps):
+    clock = FakeClock()
+    client = zstack.make_client(module, clock=clock, sleep=clock.sleep, rng=lambda: 0.5)
+    script = SlowScript(clock, seconds).wrap(install(client, *steps))
+    with zstack.connect(module, client=client):
+        try:
+            module_under_test.run(module, client)
+        except HybridCloudError as exc:
+            script.assert_done()
+            return exc
+    raise AssertionError("the task should have failed")
+
+
+def test_many_no_change_is_sent_once_the_shared_wait_timeout_has_passed(monkeypatch):
+    jobs = iter([JOB, JOB2, JOB3])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    module = many([{"uuid": u, "name": None, "state": "enabled"} for u in (CONN, OTHER, THIRD)],
+                  wait=False, wait_timeout=5)
+    # Each PUT takes 3 s and one is in flight at a time: the third one's turn comes at 6 s.
+    failure = run_slow(module, 3, query_step("uuid", [CONN, OTHER, THIRD],
+                                             [inventory(), inventory(OTHER), inventory(THIRD)]),
+                       put_step(CONN, JOB), put_step(OTHER, JOB2))
+    entries = failure.context["connections"]
+    assert [e["changed"] for e in entries] == [True, True, False]
+    assert entries[2]["failed"] is True and entries[2]["job_uuid"] is None
+    assert entries[2]["msg"].startswith("Not sent: wait_timeout had passed before its turn came")
+    assert failure.msg.startswith("1 of 3 IPsec connections failed: %s: Not sent" % THIRD)
+
+
+@pytest.mark.parametrize("answer", [
+    dict(status=503, body={"error": {"code": "SYS.1007", "description": "One or more API argument is invalid",
+                                     "details": "resource[uuid:%s, type:IPsecConnectionVO] not found" % CONN}}),
+    dict(status=400, text="Invalid header[X-Job-UUID]"),
+])
+def test_many_a_change_zstack_refused_outright_is_not_a_change_and_carries_its_error(monkeypatch, answer):
+    jobs = iter([JOB, JOB2])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": THIRD, "name": None, "state": "enabled"}])
+    with pytest.raises(HybridCloudError) as caught:
+        run(module, query_step("uuid", [CONN, THIRD], [inventory(), inventory(THIRD)]),
+            put_step(CONN, JOB, **answer), put_step(THIRD, JOB2),
+            job_step(JOB2, body={"inventory": inventory(THIRD, state="Enabled")}))
+    refused, done = caught.value.context["connections"]
+    assert refused["failed"] is True and refused["changed"] is False and refused["job_uuid"] is None
+    assert refused["status_code"] == answer["status"]
+    assert "HTTP %d" % answer["status"] in refused["msg"]
+    if "body" in answer:
+        assert refused["error"] == answer["body"] and refused["vendor_code"] == "SYS.1007"
+    assert done["changed"] is True and done["job_uuid"] == JOB2
+    assert caught.value.context["changed"] is True
+
+
+def test_many_a_failed_job_is_not_a_change_and_carries_zstack_s_error(monkeypatch):
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: JOB)
+    failure = {"error": {"code": "SYS.1006", "description": "An operation failed", "details": "boom"}}
+    with pytest.raises(HybridCloudError) as caught:
+        run(many([{"uuid": CONN, "name": None, "state": "enabled"}]),
+            query_step("uuid", [CONN], [inventory()]), put_step(CONN, JOB), job_step(JOB, 503, body=failure))
+    entry = caught.value.context["connections"][0]
+    assert entry["changed"] is False and entry["job_uuid"] == JOB
+    assert entry["status_code"] == 503 and entry["error"] == failure and entry["vendor_code"] == "SYS.1006"
+    assert caught.value.context["changed"] is False
+
+
+def test_many_jobs_refused_for_one_expired_session_share_one_new_login(monkeypatch):
+    jobs = iter([JOB, JOB2, JOB3, JOB4])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": THIRD, "name": None, "state": "enabled"}], session_uuid=None,
+                  username="admin", password="Sw0rdfish-Q7!")
+    result, script = run(
+        module, LOGIN,
+        query_step("uuid", [CONN, THIRD], [inventory(), inventory(THIRD)]),
+        put_step(CONN, JOB), put_step(THIRD, JOB2),
+        job_step(JOB, 503, body=EXPIRED), LOGIN2,       # the first refusal logs in again ...
+        job_step(JOB2, 503, body=EXPIRED),              # ... the second finds that done already
+        job_step(JOB, 503, body=EXPIRED), read(), put_step(CONN, JOB3),
+        job_step(JOB2, 503, body=EXPIRED), read(THIRD), put_step(THIRD, JOB4),
+        job_step(JOB3, body={"inventory": inventory(state="Enabled")}),
+        job_step(JOB4, body={"inventory": inventory(THIRD, state="Enabled")}),
+        Step("DELETE", "/zstack/v1/accounts/sessions/%s" % SESSION2))
+    assert [e["connection"]["state"] for e in result["connections"]] == ["Enabled", "Enabled"]
+    assert [e["job_uuid"] for e in result["connections"]] == [JOB3, JOB4]
+    logins = [s for s in script.sent if s[1].endswith("/accounts/login")]
+    assert len(logins) == 2
+
+
+def test_many_an_unexpected_error_in_one_item_leaves_every_other_report(monkeypatch):
+    jobs = iter([JOB, JOB2])
+    monkeypatch.setattr(zstack, "new_job_uuid", lambda: next(jobs))
+    check = zstack.AsyncCall.check
+
+    def broken(call):
+        if call.job_uuid == JOB:
+            raise ValueError("a parser bug")
+        return check(call)
+    monkeypatch.setattr(zstack.AsyncCall, "check", broken)
+    module = many([{"uuid": CONN, "name": None, "state": "enabled"},
+                   {"uuid": THIRD, "name": None, "state": "enabled"}])
+    with pytest.raises(HybridCloudError) as caught:
+        run(module, query_step("uuid", [CONN, THIRD], [inventory(), inventory(THIRD)]),
+            put_step(CONN, JOB), put_step(THIRD, JOB2),
+            job_step(JOB2, body={"inventory": inventory(THIRD, state="Enabled")}))
+    first, second = caught.value.context["connections"]
+    assert first["failed"] is True and "unexpected ValueError" in first["msg"] and "a parser bug" in first["msg"]
+    assert first["job_uuid"] == JOB and first["changed"] is True  # sent and accepted: it may well happen
+    assert second["failed"] is False and second["connection"]["state"] == "Enabled"
+    assert "Traceback" in caught.value.context["exception"]  # shown at -vvv only
+    assert "Traceback" not in first["msg"] and "exception" not in first

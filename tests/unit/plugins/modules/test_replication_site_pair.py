@@ -1,5 +1,5 @@
 """replication_site_pair's decisions, request by request: idempotence, thumbprints, check mode,
-and a POST or DELETE that is never sent twice."""
+and a POST, PUT or DELETE sent again only when vCDA surely did not act on it."""
 
 import base64
 import json
@@ -151,7 +151,7 @@ def test_wait_false_returns_the_running_task(clock):
     assert result["changed"] is True and result["task"]["state"] == "RUNNING" and result["polls"] == 0
 
 
-# -- a POST that must never be sent twice ---------------------------------------------------------
+# -- a POST is sent again only when vCDA surely did not act on it ------------------------------------
 def test_a_rate_limited_post_is_sent_again_after_retry_after(clock):
     # 429: vCDA did not process it, so sending it again cannot pair twice.
     client, script = client_with(
@@ -264,7 +264,8 @@ def test_update_thumbprint_repairs_with_one_put_showing_both_thumbprints(clock):
                                  Step("GET", "/tasks/t-1", body=task("SUCCEEDED", result=repaired)))
     result = module_file.run(FakeModule(diff=True, peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True), client)
     script.assert_done()
-    assert json.loads(script.sent[1][3].body) == {"apiUrl": PEER, "apiThumbprint": THUMB_OTHER,
+    # The record's own apiUrl: PEER only matched it (another spelling), it must not rewrite it.
+    assert json.loads(script.sent[1][3].body) == {"apiUrl": PAIRED_B["apiUrl"], "apiThumbprint": THUMB_OTHER,
                                                   "description": "DR site"}
     assert result["changed"] is True and result["site"]["apiThumbprint"] == THUMB_OTHER
     assert result["diff"]["before"]["apiThumbprint"] == THUMB_B
@@ -298,3 +299,85 @@ def test_site_health_has_one_readable_line_per_error():
     healthy, problems = vcda.site_health(vcda.without_stacktraces(PAIRED_B))
     assert healthy is False and problems == ["incoming: X: y"]
     assert vcda.site_health({"state": {"incomingCommError": None, "outgoingCommError": None}}) == (True, [])
+
+
+def test_update_thumbprint_keeps_the_api_url_of_a_record_matched_by_its_public_url(clock):
+    internal = dict(PAIRED_B, apiUrl="https://10.0.20.5:8443/")
+    client, script = client_with(clock, sites(internal), Step("PUT", "/sites/b-id", 202, body=task("SUCCEEDED")),
+                                 sites(dict(internal, apiThumbprint=THUMB_OTHER)))
+    result = module_file.run(FakeModule(diff=True, peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True), client)
+    script.assert_done()
+    assert json.loads(script.sent[1][3].body)["apiUrl"] == "https://10.0.20.5:8443/"
+    assert result["diff"]["before"]["apiUrl"] == result["diff"]["after"]["apiUrl"] == "https://10.0.20.5:8443/"
+
+
+@pytest.mark.parametrize("stored", [THUMB_B.lower(), THUMB_B.replace("SHA-256:", ""),
+                                    THUMB_B.replace(":", "").replace("SHA-256", "SHA-256:"), " %s " % THUMB_B])
+def test_a_stored_thumbprint_written_another_way_is_the_same_thumbprint(clock, stored):
+    client, script = client_with(clock, sites(dict(PAIRED_B, apiThumbprint=stored)))
+    result = module_file.run(FakeModule(update_thumbprint=True), client)
+    assert requests_of(script) == [("GET", "/sites")] and result["changed"] is False
+
+
+def test_a_cloud_director_site_without_an_id_is_re_paired_by_its_site_name(clock):
+    cloud = dict(PAIRED_B)
+    del cloud["id"]
+    client, script = client_with(clock, sites(cloud), Step("PUT", "/sites/site-b", 202, body=task("RUNNING")),
+                                 Step("GET", "/tasks/t-1", body=task("SUCCEEDED")),
+                                 sites(dict(cloud, apiThumbprint=THUMB_OTHER)))
+    result = module_file.run(FakeModule(peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True), client)
+    script.assert_done()
+    assert ("PUT", "/sites/site-b") in requests_of(script)
+    assert result["changed"] is True and result["site"]["apiThumbprint"] == THUMB_OTHER
+
+
+@pytest.mark.parametrize("raises", [
+    requests.exceptions.ConnectionError("Connection reset by peer"),
+    requests.exceptions.ReadTimeout("read timed out"),
+])
+def test_a_re_pair_whose_reply_is_lost_is_not_resent_and_found_by_reading_the_pairings(clock, raises):
+    client, script = client_with(clock, sites(PAIRED_B), Step("PUT", "/sites/b-id", raises=raises),
+                                 sites(PAIRED_B), sites(dict(PAIRED_B, apiThumbprint=THUMB_OTHER, state={})))
+    module = FakeModule(peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True)
+    result = module_file.run(module, client)
+    script.assert_done()
+    assert [r for r in requests_of(script) if r[0] == "PUT"] == [("PUT", "/sites/b-id")]
+    assert result["changed"] is True and result["site"]["apiThumbprint"] == THUMB_OTHER
+    assert "The request was not sent again: GET /sites shows the pairing with %s re-paired" % PEER \
+        in module.warnings[0]
+
+
+def test_a_re_pair_whose_reply_is_lost_and_that_never_shows_fails_without_resending(clock):
+    client, script = client_with(clock, sites(PAIRED_B), Step("PUT", "/sites/b-id", 504, text="gateway timeout"),
+                                 *[sites(PAIRED_B)] * 40)
+    with pytest.raises(HybridCloudError) as caught:
+        module_file.run(FakeModule(peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True), client)
+    assert [r for r in requests_of(script) if r[0] == "PUT"] == [("PUT", "/sites/b-id")]
+    assert caught.value.msg.startswith("PUT /sites/b-id: HTTP 504")
+    assert "GET /sites does not show the pairing with %s re-paired after 30 s" % PEER in caught.value.msg
+    assert caught.value.to_fail_kwargs()["status_code"] == 504
+
+
+def test_update_thumbprint_without_a_pinned_thumbprint_warns_that_it_trusts_whatever_the_peer_presents(clock):
+    der = b"the renewed certificate of B"
+    client, script = client_with(
+        clock, Step("GET", "/config/remote-certificate?url=https%3A%2F%2Fvcda-b.example.com%3A443",
+                    body={"encoded": base64.b64encode(der).decode()}),
+        sites(PAIRED_B), Step("PUT", "/sites/b-id", 202, body=task("SUCCEEDED")),
+        sites(dict(PAIRED_B, apiThumbprint=vcda.thumbprint_of(der))))
+    module = FakeModule(peer_api_thumbprint=None, update_thumbprint=True)
+    result = module_file.run(module, client)
+    script.assert_done()
+    assert result["changed"] is True
+    loud = [w for w in module.warnings if "update_thumbprint" in w]
+    assert len(loud) == 1, module.warnings
+    assert THUMB_B in loud[0] and vcda.thumbprint_of(der) in loud[0]
+    assert "man in the middle" in loud[0] and "peer_api_thumbprint" in loud[0]
+
+
+def test_update_thumbprint_with_a_pinned_thumbprint_re_pairs_without_a_warning(clock):
+    client, script = client_with(clock, sites(PAIRED_B), Step("PUT", "/sites/b-id", 202, body=task("SUCCEEDED")),
+                                 sites(dict(PAIRED_B, apiThumbprint=THUMB_OTHER)))
+    module = FakeModule(peer_api_thumbprint=THUMB_OTHER, update_thumbprint=True)
+    module_file.run(module, client)
+    assert module.warnings == []
