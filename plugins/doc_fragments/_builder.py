@@ -117,10 +117,30 @@ WAIT_NOTES = [
 ]
 
 
+# -- attributes (merged by Ansible key by key: what a module says itself wins) --------------------
+def platform_attributes(group):
+    """Every module of a platform: a member of its action group and of ``all``, runs anywhere."""
+    return {
+        "action_group": {"support": "full",
+                         "membership": ["hybridcloud.ops.%s" % group, "hybridcloud.ops.all"]},
+        "platform": {"platforms": "all"},
+    }
+
+
+INFO_ATTRIBUTES = {
+    "check_mode": {"support": "full", "details": "The module only reads, so it does the same in check mode."},
+    "diff_mode": {"support": "none"},
+}
+
+
 # -- the fragment -------------------------------------------------------------------------------------
-def section(options, notes=()):
+def section(options=(), notes=(), attributes=None):
     """One fragment section as YAML: ``options`` a list of (name, spec) pairs, in doc order."""
-    doc = {"options": dict(options)}
+    doc = {}
+    if options:
+        doc["options"] = dict(options)
+    if attributes:
+        doc["attributes"] = attributes
     if notes:
         doc["notes"] = list(notes)
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100)

@@ -30,4 +30,4 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
 ], [
     b.module_defaults_note("customer_connect", "The token"),
     "The access token is never returned nor logged, also with C(-vvvv).",
-]))
+], attributes=b.platform_attributes("customer_connect")))

@@ -24,4 +24,4 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
 ], [
     b.module_defaults_note("nsxt"),
     "Passwords and tokens are never returned nor logged.",
-]))
+], attributes=b.platform_attributes("nsxt")))

@@ -27,4 +27,4 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
 ], [
     b.module_defaults_note("ontap"),
     "Passwords are never returned nor logged.",
-]))
+], attributes=b.platform_attributes("ontap")))

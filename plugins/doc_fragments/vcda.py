@@ -40,4 +40,4 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
     "more, a failure returns it as C(vendor_stacktrace) for VMware support.",
     "Every request carries one C(operationID) per task run; failure messages name it, so the run can be "
     "found in the appliance's logs.",
-]))
+], attributes=b.platform_attributes("vcda")))

@@ -43,4 +43,4 @@ ModuleDocFragment = b.doc_fragment(DOCUMENTATION=b.section([
     "The password, its digest and the session uuid are never returned nor logged.",
     "ZStack reports a failed API call as HTTP 503 with its error code (for example C(SYS.1007)); that answer "
     "is final and is not retried.",
-]))
+], attributes=b.platform_attributes("zstack")))

@@ -26,21 +26,9 @@ requirements:
 extends_documentation_fragment:
   - hybridcloud.ops.zstack
   - hybridcloud.ops.connection
+  - hybridcloud.ops.info_module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it does the same in check mode.
-  diff_mode:
-    support: none
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.zstack
-      - hybridcloud.ops.all
-  platform:
-    platforms: all
 options:
   uuid:
     description: Only the connection with this UUID (32 hexadecimal characters, no dashes).

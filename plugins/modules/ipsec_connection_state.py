@@ -58,13 +58,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the C(state) of the connection before and after.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.zstack
-      - hybridcloud.ops.all
 options:
   uuid:
     description:

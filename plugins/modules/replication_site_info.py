@@ -28,21 +28,9 @@ requirements:
 extends_documentation_fragment:
   - hybridcloud.ops.vcda
   - hybridcloud.ops.connection
+  - hybridcloud.ops.info_module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it does the same in check mode.
-  diff_mode:
-    support: none
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.vcda
-      - hybridcloud.ops.all
-  platform:
-    platforms: all
 options:
   peer_api_url:
     description:

@@ -61,13 +61,6 @@ attributes:
     details:
       - Shows the pairing (C(apiUrl), C(apiThumbprint), C(description), C(site)) before and after;
         a re-pair shows the old and the new thumbprint.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.vcda
-      - hybridcloud.ops.all
 options:
   peer_api_url:
     description:

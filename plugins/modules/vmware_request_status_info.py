@@ -48,21 +48,9 @@ extends_documentation_fragment:
   - hybridcloud.ops.customer_connect
   - hybridcloud.ops.connection
   - hybridcloud.ops.wait
+  - hybridcloud.ops.info_module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it does the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.customer_connect
-      - hybridcloud.ops.all
 options:
   request_id:
     description:

@@ -48,13 +48,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows C(enabled) before and after.
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.nsxt
-      - hybridcloud.ops.all
 options:
   session_path:
     description:

@@ -42,21 +42,9 @@ extends_documentation_fragment:
   - hybridcloud.ops.ontap
   - hybridcloud.ops.connection
   - hybridcloud.ops.wait.timing
+  - hybridcloud.ops.info_module
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.ACTIONGROUPS
-attributes:
-  check_mode:
-    support: full
-    details: The module only reads, so it does the same in check mode.
-  diff_mode:
-    support: none
-  platform:
-    platforms: all
-  action_group:
-    support: full
-    membership:
-      - hybridcloud.ops.ontap
-      - hybridcloud.ops.all
 options:
   filters:
     description:

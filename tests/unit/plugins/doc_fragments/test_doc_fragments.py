@@ -98,3 +98,14 @@ def test_wait_holds_the_timing_options_once_and_wait_timing_them_alone():
     assert list(full["options"]) == ["wait", "wait_timeout", "wait_sleep"]
     assert list(timing["options"]) == ["wait_timeout", "wait_sleep"]
     assert all(full["options"][k] == v for k, v in timing["options"].items()) and full["notes"] == timing["notes"]
+
+
+@pytest.mark.parametrize("name", sorted(PLATFORMS))
+def test_each_platform_fragment_names_the_action_groups_of_meta_runtime(name):
+    root = os.path.join(list(doc_fragments.__path__)[0], "..", "..")
+    with open(os.path.join(root, "meta", "runtime.yml")) as handle:
+        groups = yaml.safe_load(handle)["action_groups"]
+    attributes = yaml.safe_load(dict(sections(name))["DOCUMENTATION"])["attributes"]
+    membership = attributes["action_group"]["membership"]
+    assert membership == ["hybridcloud.ops.%s" % name, "hybridcloud.ops.all"]
+    assert groups[name], name  # the group exists and lists the platform's modules
