@@ -11,7 +11,7 @@ import json
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_until
+from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_all, wait_until
 
 
 class Step:
@@ -91,10 +91,12 @@ class FakeClock:
 
 
 def fake_waits(monkeypatch, *modules):
-    """Make every ``wait_until`` the given modules call run on one new FakeClock, with the
-    jitter fixed at its middle; return the clock (no test sleeps in real time)."""
+    """Make every ``wait_until`` and ``wait_all`` the given modules call run on one new FakeClock,
+    with the jitter fixed at its middle; return the clock (no test sleeps in real time)."""
     clock = FakeClock()
-    timed = functools.partial(wait_until, clock=clock, sleep=clock.sleep, rng=lambda: 0.5)
     for module in modules:
-        monkeypatch.setattr(module, "wait_until", timed)
+        for name, waiter in (("wait_until", wait_until), ("wait_all", wait_all)):
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, functools.partial(waiter, clock=clock, sleep=clock.sleep,
+                                                                    rng=lambda: 0.5))
     return clock

@@ -1,16 +1,14 @@
 """vpn_session_realization_info: Policy paths, changed_since, tunnel waits and Manager ids, on scripted HTTP."""
 
-import functools
 from urllib.parse import quote
 
 import pytest
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _nsxt as nsxt
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import HybridCloudError, InputError
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_all
 from ansible_collections.hybridcloud.ops.plugins.modules import vpn_session_realization_info as module_under_test
 
-from ..module_utils.scripted import FakeClock, Step, install
+from ..module_utils.scripted import FakeClock, Step, fake_waits, install
 
 PATH = "/infra/tier-0s/t0/ipsec-vpn-services/vpn/sessions/s1"
 URL = "/policy/api/v1" + PATH
@@ -33,10 +31,7 @@ class FakeModule:
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(nsxt, "wait_all", functools.partial(wait_all, clock=clock, sleep=clock.sleep,
-                                                            rng=lambda: 0.5))
-    return clock
+    return fake_waits(monkeypatch, nsxt)
 
 
 def run(module, *steps):

@@ -1,17 +1,15 @@
 """vpn_session_state: Policy PATCH tied to its realization, Manager PUT with _revision and 412,
 idempotency, check mode, diff and psk masking, on scripted HTTP."""
 
-import functools
 
 import pytest
 import requests
 
 from ansible_collections.hybridcloud.ops.plugins.module_utils import _nsxt as nsxt
 from ansible_collections.hybridcloud.ops.plugins.module_utils._errors import HybridCloudError, InputError
-from ansible_collections.hybridcloud.ops.plugins.module_utils._waiter import wait_all
 from ansible_collections.hybridcloud.ops.plugins.modules import vpn_session_state as module_under_test
 
-from ..module_utils.scripted import FakeClock, Step, install
+from ..module_utils.scripted import FakeClock, Step, fake_waits, install
 
 PATH = "/infra/tier-1s/t1-branch/ipsec-vpn-services/branch-vpn/sessions/branch-office"
 URL = "/policy/api/v1" + PATH
@@ -41,10 +39,7 @@ class FakeModule:
 
 @pytest.fixture(autouse=True)
 def fake_clock(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(nsxt, "wait_all", functools.partial(wait_all, clock=clock, sleep=clock.sleep,
-                                                            rng=lambda: 0.5))
-    return clock
+    return fake_waits(monkeypatch, nsxt)
 
 
 def run(module, *steps):
