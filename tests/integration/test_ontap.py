@@ -1,6 +1,5 @@
 """vscan_server_status_info against the simulated ONTAP cluster, over real HTTPS."""
 
-import os
 from urllib.parse import parse_qs
 
 import pytest
@@ -345,8 +344,3 @@ def test_a_slice_of_100000_servers_is_read_by_the_module(ansible, big_simulator)
     assert run.last["count"] == 10000 and run.last["pages"] == 4
     assert len(run.last["summary"]["by_svm"]) == 100
     assert len(collection_requests(big_simulator, mark)) == 4
-
-
-def test_no_simulator_state_leaks_between_tests(simulator, ontap):
-    assert os.path.exists(simulator.config["ca_path"])
-    assert simulator.command("ontap", "counts", svm="svm003")["disconnected"] == 0

@@ -1,6 +1,7 @@
 """Self-tests of the simulated ONTAP cluster (tests/simulator/appliances/ontap.py): they test the
 simulator, not the collection - the ONTAP behaviour the module tests in test_ontap.py rely on."""
 
+import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -87,4 +88,11 @@ def test_restore_brings_back_the_starting_data_set(simulator, ontap):
     simulator.command("ontap", "disconnect", svm="svm003", count=5)
     assert simulator.command("ontap", "counts", svm="svm003")["disconnected"] == 5
     simulator.command("ontap", "restore")
+    assert simulator.command("ontap", "counts", svm="svm003")["disconnected"] == 0
+
+
+def test_no_simulator_state_leaks_between_tests(simulator, ontap):
+    """The shared simulator as the module tests find it: its CA in place, and no disconnected
+    server left on svm003 by an earlier test (the ``ontap`` fixture restores the data set)."""
+    assert os.path.exists(simulator.config["ca_path"])
     assert simulator.command("ontap", "counts", svm="svm003")["disconnected"] == 0

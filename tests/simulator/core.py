@@ -41,7 +41,7 @@ class Reply:
 
 
 class Request:
-    def __init__(self, method, target, headers, body, peer_cert, client):
+    def __init__(self, method, target, headers, body, peer_cert, client, port=None):
         parts = urlsplit(target)
         self.method = method
         # Like most HTTP servers, repeated slashes in a path are merged.
@@ -53,8 +53,12 @@ class Request:
         self.body = body
         self.peer_cert = peer_cert
         self.client = client
+        self.port = port      # the client's source port: one per TCP connection (keep-alive)
         self.admitted = None  # wall-clock time the appliance let it through its rate limit
         self.handled = False  # a fault with after=True: the appliance took it, the answer was lost
+        # The status the appliance itself answered, whether or not the client got it (a fault
+        # with after=True replaces it); None when a fault answered before the appliance saw it.
+        self.appliance_status = None
 
     def json(self):
         if not self.body:
@@ -140,6 +144,11 @@ class Appliance:
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, req):
+        reply = self._handle(req)
+        req.appliance_status = reply.status
+        return reply
+
+    def _handle(self, req):
         with self.lock:
             limited = self._limit(req)
         try:
@@ -279,7 +288,8 @@ class Simulator:
             "seq": 0, "time": round(time.time(), 3), "appliance": appliance, "method": req.method,
             "path": req.path, "query": req.raw_query, "status": status,
             "ms": round((time.monotonic() - started) * 1000, 1), "fault": fault,
-            "admitted": req.admitted,
+            "admitted": req.admitted, "appliance_status": req.appliance_status,
+            "client": "%s:%s" % (req.client, req.port),
         }
         with self.log_lock:
             entry["seq"] = len(self.log) + 1
@@ -328,7 +338,8 @@ class _Handler(BaseHTTPRequestHandler):
         peer = None
         if isinstance(self.connection, ssl.SSLSocket):
             peer = self.connection.getpeercert() or None
-        req = Request(self.command, self.path, self.headers, body, peer, self.client_address[0])
+        req = Request(self.command, self.path, self.headers, body, peer, self.client_address[0],
+                      self.client_address[1])
         sim = server.sim
         fault = sim.take_fault(appliance.name, req)
         if fault is not None and fault.after and fault.kind not in ("latency", "expire_session", "timeout"):

@@ -4,7 +4,13 @@ The control API (plain HTTP, loopback) is how tests, the demo and the benchmark 
 appliances without touching their vendor-faithful endpoints:
 
     GET    /config                          the simulator.json document
-    GET    /log?appliance=&method=&path=&since=   request log entries (JSON list)
+    GET    /log?appliance=&method=&path=&since=   request log entries (JSON list), each with
+                                            seq, time, appliance, method, path, query, status
+                                            (what the client got), appliance_status (what the
+                                            appliance itself answered; null when a fault
+                                            answered before it), fault, admitted (when the rate
+                                            limiter let it in), client (address:port), ms
+    GET    /log/size                        how many entries the log has (a mark for ``since``)
     POST   /faults        {kind, appliance, method, path, count, skip, probability, status,
                            retry_after, retry_after_date, seconds, after}   (or a list of them;
                                             after=true: the request is handled, then its answer is
