@@ -137,8 +137,8 @@ def test_psk_is_masked_in_results_and_collected_for_no_log():
 
 
 # -- what a session says, and what NSX's errors mean --------------------------------------------------
-@pytest.mark.parametrize("session, enabled", [({"enabled": True}, True), ({"enabled": False}, False),
-                                               ({}, True), ({"enabled": None}, True)])
+@pytest.mark.parametrize("session, enabled", [
+    ({"enabled": True}, True), ({"enabled": False}, False), ({}, True), ({"enabled": None}, True)])
 def test_a_session_is_enabled_unless_it_says_false(session, enabled):
     assert nsxt.is_enabled(session) is enabled
 
