@@ -621,20 +621,27 @@ def policy_state(bench, runs, realize_after=3, stale_window=1.0):
     plays = {"ours": ("policy_state_ours.yml", "Change the session", {}),
              "alternative": ("policy_state_uri.yml", "Wait for the realization", {"BENCH_RESULT_KEYS": "json"})}
     samples = dict((k, []) for k in names)
+
+    def disable_once(key, realized_after):
+        """One run of ``key`` on a fresh session whose change realizes ``realized_after`` s after the
+        PATCH: the task's result, the controller CPU, the request-log mark, the session afterwards."""
+        playbook, task, env = plays[key]
+        made = sim_command(sim, "nsxt", "create_policy_session", "the simulator has no Policy sessions",
+                           realize_after=0.01, stale_window=stale_window)
+        time.sleep(0.1)  # realized (enabled) from before: what the stale window will show
+        sim.command("nsxt", "configure_policy_session", path=made["path"], realize_after=realized_after)
+        mark = sim.mark()
+        run, _wall, cpu = bench.play(playbook, dict(base_vars, session_path=made["path"]), env=env)[:3]
+        after = sim.command("nsxt", "policy_session", path=made["path"])
+        if after["changes"] != 2 or after["resource"]["enabled"] is not False:
+            raise RuntimeError("%s did not disable %s once: %r" % (playbook, made["path"], after))
+        return [r for r in run.results if r["task"] == task][-1], cpu, mark, after
+
     for _run in range(runs):
         floor = sleep_floor(bench, realize_after)
         samples["floor"].append({"cpu_above_startup": floor["cpu"] - startup_cpu, "lag": floor["lag"]})
-        for key, (playbook, task, env) in plays.items():
-            made = sim_command(sim, "nsxt", "create_policy_session", "the simulator has no Policy sessions",
-                               realize_after=0.01, stale_window=stale_window)
-            time.sleep(0.1)  # realized (enabled) from before: what the stale window will show
-            sim.command("nsxt", "configure_policy_session", path=made["path"], realize_after=realize_after)
-            mark = sim.mark()
-            run, _wall, cpu = bench.play(playbook, dict(base_vars, session_path=made["path"]), env=env)[:3]
-            after = sim.command("nsxt", "policy_session", path=made["path"])
-            if after["changes"] != 2 or after["resource"]["enabled"] is not False:
-                raise RuntimeError("%s did not disable %s once: %r" % (playbook, made["path"], after))
-            result = [r for r in run.results if r["task"] == task][-1]
+        for key in plays:
+            result, cpu, mark, after = disable_once(key, realize_after)
             entities = ((result["result"].get("json") or {}).get("results") or []) if key == "alternative" else []
             history = result["result"].get("history") or []
             samples[key].append({
@@ -666,13 +673,7 @@ def policy_state(bench, runs, realize_after=3, stale_window=1.0):
     # change realized at instants spread over a second shows the lag a user meets on average.
     spread = []
     for offset in PHASE_OFFSETS:
-        made = sim_command(sim, "nsxt", "create_policy_session", "the simulator has no Policy sessions",
-                           realize_after=0.01, stale_window=stale_window)
-        time.sleep(0.1)
-        sim.command("nsxt", "configure_policy_session", path=made["path"], realize_after=realize_after + offset)
-        run = bench.play(plays["ours"][0], dict(base_vars, session_path=made["path"]))[0]
-        after = sim.command("nsxt", "policy_session", path=made["path"])
-        result = [r for r in run.results if r["task"] == plays["ours"][1]][-1]
+        result, _cpu, _mark, after = disable_once("ours", realize_after + offset)
         spread.append({"realize_after": realize_after + offset, "lag": result["end"] - after["realized_at"]})
     bench.add(scenario, "median lag, realized %.1f-%.1f s after the PATCH (%d runs, phase check)"
               % (realize_after + PHASE_OFFSETS[0], realize_after + PHASE_OFFSETS[-1], len(spread)),
